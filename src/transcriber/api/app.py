@@ -1,0 +1,73 @@
+"""The application factory. The lifespan owns every resource: database, storage, worker supervisor."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from transcriber import __version__, recognition
+from transcriber.api import errors, exports, health, settings_routes, tasks, uploads
+from transcriber.api.responses import UTF8JSONResponse
+from transcriber.api.services import Services
+from transcriber.config import Settings
+from transcriber.db import create_db_engine, migrate
+from transcriber.model_catalog import ModelCatalog
+from transcriber.storage import UploadStorage
+from transcriber.store import SqlTaskStore
+from transcriber.supervisor import WorkerSupervisor
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Расшифровка аудио в текст с таймкодами (faster-whisper), очередь задач и экспорт TXT/SRT/VTT/JSON.
+
+Speech-to-text with timestamps: upload a file, create a task, poll its status, export the result.
+Errors come as `{"code": ..., "detail": ...}`.
+"""
+
+
+def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) -> FastAPI:
+    """Build the application. ``environ`` supplies the ``WHISPER_*`` baseline (default: os.environ)."""
+    base_recognition = recognition.from_environ(os.environ if environ is None else environ)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_db_engine(settings.resolved_database_url)
+        migrate(engine)
+        store = SqlTaskStore(engine)
+        storage = UploadStorage(settings.uploads_dir)
+        storage.clean_incoming()
+        services = Services(
+            settings=settings,
+            store=store,
+            storage=storage,
+            catalog=ModelCatalog(settings.models_dir),
+            base_recognition=base_recognition,
+        )
+        if settings.worker.enabled:
+            services.supervisor = WorkerSupervisor(settings, store)
+            services.supervisor.start()
+        app.state.services = services
+        try:
+            yield
+        finally:
+            if services.supervisor is not None:
+                services.supervisor.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Transcriber",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=UTF8JSONResponse,
+    )
+    errors.install(app)
+    for module in (uploads, tasks, exports, settings_routes, health):
+        app.include_router(module.router)
+    return app

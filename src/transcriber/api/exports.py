@@ -1,0 +1,44 @@
+"""Exports of a completed task: TXT, SRT, VTT, JSON, UTF-8, named after the uploaded file."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from transcriber.api.deps import ServicesDep
+from transcriber.domain import TaskStatus, Transcript
+from transcriber.errors import Conflict, NotFound
+from transcriber.exporters import FORMATS, content_disposition, export_filename
+
+router = APIRouter(tags=["export"])
+
+
+@router.get(
+    "/export/{task_id}.{fmt}",
+    response_class=Response,
+    responses={200: {"content": {f.media_type.split(";")[0]: {} for f in FORMATS.values()}}},
+)
+def export(task_id: str, fmt: str, services: ServicesDep) -> Response:
+    """The transcript as `txt`, `srt`, `vtt` or `json` (with `task_id`, `language`, `duration`,
+    `text`, `phrases`). 409 until the task is COMPLETED."""
+    export_format = FORMATS.get(fmt.lower())
+    if export_format is None:
+        raise NotFound(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    task = services.store.get_task(task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    if task.status != TaskStatus.COMPLETED:
+        raise Conflict(f"task {task_id} is {task.status.value}; export is available once it is COMPLETED")
+    transcript = Transcript(
+        task_id=task.id,
+        language=task.language,
+        duration=task.duration or 0.0,
+        phrases=services.store.get_phrases(task.id),
+        source_name=task.source_name,
+    )
+    filename = export_filename(task.source_name, task.id, export_format.name)
+    return Response(
+        content=export_format.render(transcript).encode("utf-8"),
+        media_type=export_format.media_type,
+        headers={"Content-Disposition": content_disposition(filename)},
+    )

@@ -1,0 +1,69 @@
+"""Liveness and readiness: worker state, loaded model and device, queue depth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from transcriber import __version__
+from transcriber.api.deps import ServicesDep
+from transcriber.api.responses import UTF8JSONResponse
+from transcriber.api.services import Services
+from transcriber.domain import TaskStatus
+from transcriber.store import utcnow
+
+router = APIRouter(tags=["health"])
+
+READY_STATES = ("idle", "busy")
+
+
+def health_report(services: Services) -> dict[str, Any]:
+    counts = services.store.count_by_status()
+    stale = services.settings.worker.stale_after_seconds
+    now = utcnow()
+    workers = []
+    for w in services.store.list_workers():
+        age = (now - w.heartbeat_at).total_seconds()
+        workers.append(
+            {
+                "id": w.id,
+                "pid": w.pid,
+                "host": w.host,
+                "state": w.state if age <= stale else "unresponsive",
+                "model": w.model,
+                "device": w.device,
+                "compute_type": w.compute_type,
+                "error": w.error,
+                "current_task_id": w.current_task_id,
+                "heartbeat_age_seconds": round(age, 1),
+            }
+        )
+    ready = any(w["state"] in READY_STATES for w in workers)
+    main = next((w for w in workers if w["state"] in READY_STATES), workers[0] if workers else None)
+    return {
+        "status": "ok",
+        "ready": ready,
+        "version": __version__,
+        "model": main["model"] if main else None,
+        "device": main["device"] if main else None,
+        "worker": main,
+        "workers": workers,
+        "queue": {
+            "pending": counts[TaskStatus.PENDING],
+            "in_progress": counts[TaskStatus.IN_PROGRESS],
+        },
+    }
+
+
+@router.get("/health")
+def health(services: ServicesDep) -> dict[str, Any]:
+    """Always 200 while the API is up; `ready` tells whether a worker has a model loaded."""
+    return health_report(services)
+
+
+@router.get("/health/ready")
+def ready(services: ServicesDep) -> UTF8JSONResponse:
+    """200 when a worker is ready to transcribe, else 503 (for load balancers and scripts)."""
+    report = health_report(services)
+    return UTF8JSONResponse(report, status_code=200 if report["ready"] else 503)

@@ -1,0 +1,94 @@
+"""Request and response models of the HTTP API (the seed's field names, plus additions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from transcriber.domain import TaskStatus
+
+
+class UploadOut(BaseModel):
+    id: str
+    stored_path: str = Field(description="Pass this to /api/v1/create_task as file_path")
+    name: str = Field(description="The original file name, for display")
+    path: str = Field(description="Same as stored_path (the name used in /api/v1/uploads)")
+    size: int
+    duration: float | None = Field(description="Audio duration, seconds")
+    format: str | None = None
+    uploaded_at: datetime
+
+
+class UploadList(BaseModel):
+    files: list[UploadOut]
+
+
+class TaskOptions(BaseModel):
+    """Per-task options; each overrides the global setting for this task only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str | None = Field(None, description="ISO code (ru, en, ...); empty = detect")
+    task: Literal["transcribe", "translate"] | None = None
+    model: str | None = Field(None, description="Model name, e.g. base, tiny.en, large-v3")
+    beam_size: int | None = Field(None, ge=1, le=20)
+    initial_prompt: str | None = Field(None, max_length=2000)
+
+
+class CreateTaskIn(TaskOptions):
+    file_path: str | None = Field(None, description="stored_path returned by /api/v1/upload")
+    upload_id: str | None = Field(None, description="id returned by /api/v1/upload (instead of file_path)")
+
+
+class PhraseOut(BaseModel):
+    start: float
+    end: float
+    text: str
+
+
+class Results(BaseModel):
+    phrases: list[PhraseOut]
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    status: TaskStatus
+    queue_position: int | None = Field(description="0-based place among pending tasks; null otherwise")
+    progress: float = Field(description="0..1")
+    eta_seconds: float | None
+    error: str | None = None
+    language: str | None = None
+    duration: float | None = None
+    upload_id: str
+    file_name: str | None = None
+    options: dict[str, object] = Field(default_factory=dict)
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    results: Results | None = Field(None, description="Present when COMPLETED")
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CreatedTask(BaseModel):
+    task_id: str
+    status: TaskStatus
+    queue_position: int | None
+    upload_id: str
+    created_at: datetime
+
+
+class ResetOut(BaseModel):
+    cancelled: int
+    model_generation: int
+
+
+class DeletedOut(BaseModel):
+    deleted: str

@@ -1,0 +1,67 @@
+"""Recognition settings (the seed's WHISPER_* keys): read, change, and describe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+
+from transcriber import recognition
+from transcriber.api.deps import ServicesDep
+from transcriber.api.services import Services
+from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable
+
+router = APIRouter(tags=["settings"])
+
+EXAMPLE = {"WHISPER_LANGUAGE": "ru", "WHISPER_BEAM": 5, "WHISPER_PROMPT": ""}
+
+
+def current(services: Services) -> recognition.RecognitionSettings:
+    return recognition.apply_overrides(services.base_recognition, services.store.get_settings())
+
+
+@router.get("/api/v1/settings")
+def get_settings(services: ServicesDep) -> dict[str, Any]:
+    """The effective value of every WHISPER_* setting."""
+    return recognition.public_dict(current(services))
+
+
+@router.post("/api/v1/settings")
+def update_settings(
+    services: ServicesDep, update: dict[str, Any] = Body(..., examples=[EXAMPLE])
+) -> dict[str, Any]:
+    """Change settings: `{"WHISPER_BEAM": 5}`. An empty string or null resets a key to its default.
+    An invalid value gets 422 naming the key, and nothing is applied. A change of model, device or
+    compute type reloads the model before the next task."""
+    if not isinstance(update, dict):
+        raise BadRequest("send a JSON object of WHISPER_* keys")
+    changes = recognition.normalise_update(update)
+    stored = services.store.get_settings()
+    merged = {**stored, **changes}
+    overrides = {k: v for k, v in merged.items() if v is not None}
+    before = current(services)
+    after = recognition.apply_overrides(services.base_recognition, overrides)
+    if "WHISPER_MODEL" in changes and changes["WHISPER_MODEL"] is not None:
+        try:
+            services.catalog.check_name(after.model, trusted=False)
+        except ModelUnavailable as exc:
+            raise InvalidSettings("WHISPER_MODEL", exc.detail) from None
+    # Store values as validated (typed), so the database never holds a string where a number belongs.
+    typed = recognition.public_dict(after)
+    services.store.save_settings(
+        {k: (typed[k] if v is not None else None) for k, v in changes.items()},
+        bump_model=before.engine_key() != after.engine_key(),
+    )
+    return typed
+
+
+@router.get("/api/v1/settings/schema")
+def settings_schema(services: ServicesDep) -> list[dict[str, Any]]:
+    """Each setting with its current value, default and explanation (for forms)."""
+    values = recognition.public_dict(current(services))
+    baseline = recognition.public_dict(services.base_recognition)
+    rows = recognition.describe()
+    for row in rows:
+        row["value"] = values[row["key"]]
+        row["default"] = baseline[row["key"]]
+    return rows

@@ -1,0 +1,160 @@
+"""Tasks: create, status, list, cancel, delete, and the hard reset."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from transcriber import recognition
+from transcriber.api.deps import ServicesDep
+from transcriber.api.schemas import (
+    CreatedTask,
+    CreateTaskIn,
+    DeletedOut,
+    PhraseOut,
+    ResetOut,
+    Results,
+    TaskOut,
+    TaskPage,
+)
+from transcriber.api.services import Services
+from transcriber.domain import TaskStatus
+from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound
+from transcriber.store import TaskRecord, UploadRecord
+
+router = APIRouter(tags=["tasks"])
+
+
+def task_out(task: TaskRecord, services: Services, *, with_results: bool) -> TaskOut:
+    results = None
+    if with_results and task.status == TaskStatus.COMPLETED:
+        phrases = services.store.get_phrases(task.id)
+        results = Results(phrases=[PhraseOut(start=p.start, end=p.end, text=p.text) for p in phrases])
+    return TaskOut(
+        task_id=task.id,
+        status=task.status,
+        queue_position=task.queue_position,
+        progress=task.progress,
+        eta_seconds=task.eta_seconds,
+        error=task.error,
+        language=task.language,
+        duration=task.duration,
+        upload_id=task.upload_id,
+        file_name=task.source_name,
+        options=task.options,
+        created_at=task.created_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        results=results,
+    )
+
+
+def _find_upload(body: CreateTaskIn, services: Services) -> UploadRecord:
+    if body.upload_id:
+        record = services.store.get_upload(body.upload_id)
+        if record is None:
+            raise NotFound(f"upload {body.upload_id} not found; upload the file first")
+        return record
+    if not body.file_path:
+        raise BadRequest("give file_path (the stored_path from /api/v1/upload) or upload_id")
+    stored_name = services.storage.resolve_client_path(body.file_path)
+    record = services.store.find_upload_by_stored_name(stored_name)
+    if record is None:
+        raise NotFound(
+            "no uploaded file at this file_path; upload it first with /api/v1/upload and pass the "
+            "stored_path it returns"
+        )
+    return record
+
+
+def _check_options(options: dict[str, Any], services: Services) -> None:
+    """Validate per-task options the way the worker will apply them; 422 naming the option."""
+    global_settings = recognition.apply_overrides(services.base_recognition, services.store.get_settings())
+    try:
+        recognition.apply_overrides(global_settings, recognition.task_overrides(options))
+    except InvalidSettings as exc:
+        option = {
+            str(recognition.RecognitionSettings.model_fields[f].alias): name
+            for name, f in recognition.TASK_OPTION_FIELDS.items()
+        }.get(exc.key, exc.key)
+        raise InvalidSettings(option, exc.detail.split(": ", 1)[-1]) from None
+    if options.get("model"):
+        try:
+            services.catalog.check_name(options["model"], trusted=False)
+        except ModelUnavailable as exc:
+            raise InvalidSettings("model", exc.detail) from None
+
+
+@router.post("/api/v1/create_task", response_model=CreatedTask)
+def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
+    """Queue a task for an uploaded file. `file_path` must be a `stored_path` from `/api/v1/upload`;
+    any other path is refused (400) and never read."""
+    upload = _find_upload(body, services)
+    options = body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True)
+    _check_options(options, services)
+    task = services.store.create_task(upload_id=upload.id, options=options)
+    return CreatedTask(
+        task_id=task.id,
+        status=task.status,
+        queue_position=task.queue_position,
+        upload_id=upload.id,
+        created_at=task.created_at,
+    )
+
+
+def _get(task_id: str, services: Services) -> TaskRecord:
+    task = services.store.get_task(task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+@router.get("/api/v1/status/{task_id}", response_model=TaskOut)
+def status(task_id: str, services: ServicesDep) -> TaskOut:
+    """Status, queue position, progress and ETA; `results.phrases` when COMPLETED."""
+    return task_out(_get(task_id, services), services, with_results=True)
+
+
+@router.get("/api/v1/tasks", response_model=TaskPage)
+def list_tasks(
+    services: ServicesDep,
+    status: Annotated[list[TaskStatus] | None, Query(description="Filter; repeat for several")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TaskPage:
+    """Tasks, newest first, without results."""
+    items, total = services.store.list_tasks(statuses=status, limit=limit, offset=offset)
+    return TaskPage(
+        tasks=[task_out(t, services, with_results=False) for t in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/api/v1/tasks/{task_id}", response_model=TaskOut)
+def get_task(task_id: str, services: ServicesDep) -> TaskOut:
+    """One task with its results when COMPLETED."""
+    return task_out(_get(task_id, services), services, with_results=True)
+
+
+@router.post("/api/v1/cancel/{task_id}", response_model=TaskOut)
+def cancel(task_id: str, services: ServicesDep) -> TaskOut:
+    """Cancel a pending task at once, or stop a running one within seconds. 409 if already finished."""
+    return task_out(services.store.cancel_task(task_id), services, with_results=False)
+
+
+@router.delete("/api/v1/tasks/{task_id}", response_model=DeletedOut)
+def delete_task(task_id: str, services: ServicesDep) -> DeletedOut:
+    """Delete a finished task and its results (409 while pending or running: cancel it first)."""
+    services.store.delete_task(task_id)
+    return DeletedOut(deleted=task_id)
+
+
+@router.post("/api/v1/reset", response_model=ResetOut)
+def reset(services: ServicesDep) -> ResetOut:
+    """Hard reset: cancel every pending task (kept in history as CANCELLED) and reload the model."""
+    cancelled = services.store.cancel_pending()
+    generation = services.store.bump_model_generation()
+    return ResetOut(cancelled=cancelled, model_generation=generation)

@@ -1,0 +1,222 @@
+"""The command line: ``serve``, ``worker``, ``transcribe FILE`` and ``models``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from transcriber import __version__, recognition
+from transcriber.config import Settings
+
+log = logging.getLogger("transcriber")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("host", "port", "data_dir", "database_url", "log_level"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    settings = Settings(**overrides)
+    if getattr(args, "no_worker", False):
+        settings.worker.enabled = False
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from transcriber.api import create_app
+
+    settings = _settings(args)
+    _setup_logging(settings.log_level)
+    app = create_app(settings)
+    log.info(
+        "serving on http://%s:%d (data in %s); UI at /, API docs at /docs",
+        settings.host,
+        settings.port,
+        settings.data_dir.resolve(),
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from transcriber.db import create_db_engine, migrate
+    from transcriber.engine import WhisperTranscriber
+    from transcriber.model_catalog import ModelCatalog
+    from transcriber.storage import UploadStorage
+    from transcriber.store import SqlTaskStore
+    from transcriber.supervisor import pid_alive
+    from transcriber.worker import Worker
+
+    settings = _settings(args)
+    _setup_logging(settings.log_level)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: finishing", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    parent = args.parent_pid
+
+    def should_stop() -> bool:
+        if parent and not pid_alive(parent):
+            log.warning("the service process %d is gone; worker stops", parent)
+            stop.set()
+        return stop.is_set()
+
+    engine = create_db_engine(settings.resolved_database_url)
+    migrate(engine)
+    store = SqlTaskStore(engine)
+    worker = Worker(
+        store=store,
+        storage=UploadStorage(settings.uploads_dir),
+        transcriber=WhisperTranscriber(
+            ModelCatalog(settings.models_dir), cpu_threads=settings.worker.cpu_threads
+        ),
+        base_settings=recognition.from_environ(os.environ),
+        settings=settings.worker,
+        worker_id=args.worker_id,
+        should_stop=should_stop,
+    )
+    log.info("worker %s started", worker.id)
+    worker.run_forever()
+    store.remove_worker(worker.id)
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from transcriber import media
+    from transcriber.domain import Transcript
+    from transcriber.engine import WhisperTranscriber
+    from transcriber.exporters import FORMATS
+    from transcriber.model_catalog import ModelCatalog
+
+    settings = _settings(args)
+    _setup_logging("warning")
+    source = Path(args.file)
+    media.probe(source)
+    overrides = {
+        "WHISPER_MODEL": args.model,
+        "WHISPER_LANGUAGE": args.language,
+        "WHISPER_DEVICE": args.device,
+        "WHISPER_BEAM": args.beam_size,
+        "WHISPER_TASK": args.task,
+    }
+    options = recognition.apply_overrides(recognition.from_environ(os.environ), overrides)
+    engine = WhisperTranscriber(ModelCatalog(settings.models_dir), cpu_threads=settings.worker.cpu_threads)
+    loaded = engine.load(options)
+    print(f"model {loaded.name} on {loaded.device} ({loaded.compute_type})", file=sys.stderr)
+    run = engine.transcribe(source, options)
+    phrases = []
+    with tqdm(total=round(run.duration, 1), unit="s", file=sys.stderr, desc=source.name) as bar:
+        for phrase in run.phrases:
+            phrases.append(phrase)
+            bar.update(round(min(phrase.end, run.duration) - bar.n, 1))
+        bar.update(round(run.duration - bar.n, 1))
+    transcript = Transcript(
+        task_id="-", language=run.language, duration=run.duration, phrases=phrases, source_name=source.name
+    )
+    text = FORMATS[args.format].render(transcript)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        output = Path(args.output) if args.output else source.with_suffix(f".{args.format}")
+        output.write_text(text, encoding="utf-8")
+        print(f"written {output}", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from transcriber.model_catalog import BUNDLED, ModelCatalog
+
+    settings = _settings(args)
+    _setup_logging("info")
+    catalog = ModelCatalog(settings.models_dir)
+    if args.action == "list":
+        for row in catalog.available():
+            print(f"{row['name']:<12} {row['state']:<14} {row['description']}")
+        print(f"\nmodel cache: {catalog.models_dir}")
+        return 0
+    if args.name in BUNDLED:
+        print(catalog.prepare(args.name))
+        return 0
+    from transcriber.engine import download_model
+
+    print(download_model(args.name, catalog.models_dir))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="transcriber", description="Self-hosted speech-to-text service")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, help="data folder (TRANSCRIBE_DATA_DIR; default ./data)")
+        p.add_argument("--database-url", help="SQLAlchemy URL (TRANSCRIBE_DATABASE_URL; default SQLite)")
+        p.add_argument("--log-level", help="debug, info, warning, error")
+
+    serve = sub.add_parser("serve", help="run the API, the web UI and a supervised worker")
+    common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--no-worker", action="store_true", help="do not start a worker process")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run a worker alone (e.g. a second one on the same database)")
+    common(worker)
+    worker.add_argument("--worker-id", help=argparse.SUPPRESS)
+    worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    worker.set_defaults(func=cmd_worker)
+
+    transcribe = sub.add_parser("transcribe", help="transcribe one file now, with a progress bar")
+    common(transcribe)
+    transcribe.add_argument("file", help="audio or video file")
+    transcribe.add_argument("--format", "-f", choices=["txt", "srt", "vtt", "json"], default="txt")
+    transcribe.add_argument("--output", "-o", help="output file (default: next to the input; - for stdout)")
+    transcribe.add_argument("--model", "-m", help="model name or folder (default: WHISPER_MODEL or base)")
+    transcribe.add_argument("--language", "-l", help="language code, e.g. ru; default: detect")
+    transcribe.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    transcribe.add_argument("--beam-size", type=int)
+    transcribe.add_argument("--task", choices=["transcribe", "translate"])
+    transcribe.set_defaults(func=cmd_transcribe)
+
+    models = sub.add_parser("models", help="list offline models, or prepare one")
+    models_sub = models.add_subparsers(dest="action", required=True)
+    common(models_sub.add_parser("list", help="models available without internet"))
+    prepare = models_sub.add_parser("prepare", help="assemble a bundled model or download one")
+    common(prepare)
+    prepare.add_argument("name")
+    models.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from transcriber.errors import ServiceError
+
+    try:
+        code: int = args.func(args)
+    except ServiceError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,93 @@
+"""Service settings (not recognition settings): from the command line or ``TRANSCRIBE_*`` variables.
+
+Built once by the CLI (or a test) and handed to ``create_app``; never at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseModel):
+    """How the background worker runs."""
+
+    enabled: bool = True
+    """Start a supervised worker process with ``serve`` (off: the API only; run ``worker`` elsewhere)."""
+
+    cpu_threads: int = Field(0, ge=0, le=256)
+    """CTranslate2 threads on CPU; 0 lets it choose (all physical cores)."""
+
+    heartbeat_seconds: float = Field(2.0, gt=0, le=60)
+    """How often a worker writes its heartbeat and the running task's progress."""
+
+    stale_after_seconds: float = Field(60.0, gt=0)
+    """A running task whose heartbeat is older than this is taken back and run again."""
+
+    cancel_grace_seconds: float = Field(10.0, gt=0)
+    """How long a cancelled task may keep the worker busy before the supervisor restarts the worker."""
+
+    poll_seconds: float = Field(0.5, gt=0, le=60)
+    """How often an idle worker looks for new tasks."""
+
+    restart_backoff_seconds: float = Field(1.0, ge=0, le=300)
+    """The first pause before restarting a dead worker; it doubles on quick repeated deaths."""
+
+
+class LimitSettings(BaseModel):
+    """Limits on what clients may send."""
+
+    max_upload_bytes: int = Field(2 * 1024**3, gt=0)
+    """The largest accepted upload, in bytes (default 2 GiB)."""
+
+
+class Settings(BaseSettings):
+    """Everything the service needs to run. Environment variables: ``TRANSCRIBE_<NAME>``, nested with
+    ``__`` (``TRANSCRIBE_WORKER__CPU_THREADS=4``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRANSCRIBE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+    data_dir: Path = Path("data")
+    """Where uploads, the database and the model cache live."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; default: SQLite at ``<data_dir>/transcriber.db``."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on; ``0.0.0.0`` to accept other machines (1C on another server)."""
+
+    port: int = Field(8000, ge=1, le=65535)
+    """TCP port to listen on."""
+
+    model_cache_dir: Path | None = None
+    """Where models are assembled and downloaded; default ``<data_dir>/models``."""
+
+    log_level: str = "info"
+    """Log level: debug, info, warning, error."""
+
+    api_keys: SecretStr | None = None
+    """Reserved for API keys (comma-separated); not enforced yet."""
+
+    worker: WorkerSettings = WorkerSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'transcriber.db').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"

@@ -1,0 +1,73 @@
+"""Domain exceptions. Each has a stable machine-readable ``code``; the API maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error the service reports to a client."""
+
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(ServiceError):
+    """The request is well-formed but a value in it is not acceptable."""
+
+    code = "invalid_input"
+
+
+class InvalidSettings(InvalidInput):
+    """A recognition setting has an invalid value; ``key`` names it."""
+
+    code = "invalid_setting"
+
+    def __init__(self, key: str, detail: str) -> None:
+        super().__init__(f"{key}: {detail}")
+        self.key = key
+
+
+class PathOutsideStorage(InvalidInput):
+    """A client named a file that is not inside our own upload storage."""
+
+    code = "path_outside_storage"
+
+
+class EmptyUpload(InvalidInput):
+    code = "empty_file"
+
+
+class UnsupportedMedia(ServiceError):
+    """The content is not audio we can decode (or carries no audio stream)."""
+
+    code = "unsupported_media"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    """The request conflicts with the current state (e.g. deleting a running task)."""
+
+    code = "conflict"
+
+
+class ModelUnavailable(ServiceError):
+    """The configured model cannot be loaded; the message says how to provide it."""
+
+    code = "model_unavailable"
+
+
+class TooLarge(ServiceError):
+    """The upload is over the configured size limit."""
+
+    code = "too_large"
+
+
+class BadRequest(ServiceError):
+    """The request itself is malformed (e.g. not multipart, no ``file`` field)."""
+
+    code = "bad_request"

@@ -1,0 +1,218 @@
+"""Transcript exporters: plain text, SRT, WebVTT and JSON, plus download file names.
+
+Pure functions over the domain types; this module imports neither FastAPI nor
+faster-whisper. Every timestamp goes through ``to_milliseconds`` exactly once
+(``round(seconds * 1000)``) and is then split with integer ``divmod``, so a
+phrase at 2.01 s is written as ``00:00:02,010`` and never as ``00:00:02,009``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from urllib.parse import quote
+
+from transcriber.domain import Phrase, Transcript
+
+_MS_PER_SECOND = 1_000
+_MS_PER_MINUTE = 60 * _MS_PER_SECOND
+_MS_PER_HOUR = 60 * _MS_PER_MINUTE
+
+# Characters Windows refuses in file names; "/" and "\" are also path separators.
+_INVALID_FILENAME_CHARS = frozenset('<>:"/\\|?*')
+# Device names Windows reserves regardless of extension ("CON.srt" cannot be saved).
+_WINDOWS_RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
+)
+_MAX_STEM_LENGTH = 150
+_PATH_SEPARATORS = re.compile(r"[/\\]")
+
+
+def to_milliseconds(seconds: float) -> int:
+    """Whole milliseconds for ``seconds``: rounded once, negative clamped to 0, NaN/inf -> 0."""
+    if not math.isfinite(seconds):
+        return 0
+    return max(round(seconds * _MS_PER_SECOND), 0)
+
+
+def _format_milliseconds(ms: int, decimal_marker: str) -> str:
+    hours, rest = divmod(ms, _MS_PER_HOUR)
+    minutes, rest = divmod(rest, _MS_PER_MINUTE)
+    secs, millis = divmod(rest, _MS_PER_SECOND)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal_marker}{millis:03d}"
+
+
+def format_timestamp(seconds: float, *, decimal_marker: str) -> str:
+    """``HH:MM:SS<marker>mmm`` (hours grow past 99 when needed), from integer milliseconds."""
+    return _format_milliseconds(to_milliseconds(seconds), decimal_marker)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    """A phrase ready for a subtitle file: non-empty single-line text, ``end_ms >= start_ms``."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+def _single_line(text: str) -> str:
+    """Collapse every run of whitespace (including CR, LF and Unicode line breaks) to one space."""
+    return " ".join(text.split())
+
+
+def _span_ms(phrase: Phrase) -> tuple[int, int]:
+    """Start and end in milliseconds; an end before the start is moved to the start."""
+    start_ms = to_milliseconds(phrase.start)
+    return start_ms, max(to_milliseconds(phrase.end), start_ms)
+
+
+def _cues(phrases: list[Phrase]) -> Iterator[_Cue]:
+    for phrase in phrases:
+        text = _single_line(phrase.text)
+        if text:
+            yield _Cue(*_span_ms(phrase), text)
+
+
+def to_txt(t: Transcript) -> str:
+    """One phrase per line, empty phrases skipped; ``""`` when there is no text at all."""
+    return "".join(f"{cue.text}\n" for cue in _cues(t.phrases))
+
+
+def to_srt(t: Transcript) -> str:
+    """SubRip: numbered blocks, each followed by a blank line; ``""`` for an empty transcript."""
+    blocks = []
+    for number, cue in enumerate(_cues(t.phrases), start=1):
+        start = _format_milliseconds(cue.start_ms, ",")
+        end = _format_milliseconds(cue.end_ms, ",")
+        blocks.append(f"{number}\n{start} --> {end}\n{cue.text}\n\n")
+    return "".join(blocks)
+
+
+def _vtt_text(text: str) -> str:
+    """Cue text that cannot end the cue early or open a tag.
+
+    WebVTT forbids ``-->`` in cue text and reads ``<`` and ``&`` as markup, so those two are
+    written as character references (players display them as the original characters).
+    """
+    while "-->" in text:  # a loop, because "--->" becomes "-->" after one pass
+        text = text.replace("-->", "->")
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def to_vtt(t: Transcript) -> str:
+    """WebVTT: the ``WEBVTT`` header, then one cue per phrase without cue identifiers."""
+    cues = []
+    for cue in _cues(t.phrases):
+        start = _format_milliseconds(cue.start_ms, ".")
+        end = _format_milliseconds(cue.end_ms, ".")
+        cues.append(f"{start} --> {end}\n{_vtt_text(cue.text)}\n\n")
+    return "WEBVTT\n\n" + "".join(cues)
+
+
+def _seconds(ms: int) -> float:
+    return ms / _MS_PER_SECOND
+
+
+def _json_phrase(phrase: Phrase) -> dict[str, float | str]:
+    start_ms, end_ms = _span_ms(phrase)
+    return {
+        "start": _seconds(start_ms),
+        "end": _seconds(end_ms),
+        "text": phrase.text.strip(),
+    }
+
+
+def to_json(t: Transcript) -> str:
+    """A JSON document with times in seconds rounded to whole milliseconds; non-ASCII kept as is.
+
+    Phrases with no text are left out, as in the other formats; a phrase's text is stripped
+    but keeps any inner line breaks, which JSON carries without harm.
+    """
+    document = {
+        "task_id": t.task_id,
+        "language": t.language,
+        "duration": _seconds(to_milliseconds(t.duration)),
+        "text": t.text,
+        "phrases": [_json_phrase(p) for p in t.phrases if p.text.strip()],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    """A download format: its name (also the file extension), media type and renderer."""
+
+    name: str
+    media_type: str
+    render: Callable[[Transcript], str]
+
+
+FORMATS: Mapping[str, ExportFormat] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            ExportFormat("txt", "text/plain; charset=utf-8", to_txt),
+            ExportFormat("srt", "application/x-subrip; charset=utf-8", to_srt),
+            ExportFormat("vtt", "text/vtt; charset=utf-8", to_vtt),
+            ExportFormat("json", "application/json; charset=utf-8", to_json),
+        )
+    }
+)
+
+
+# Cc: control characters (CR, LF, TAB among them); Cf: format characters such as U+202E,
+# which can disguise an extension; Cs: lone surrogates, which cannot be encoded as UTF-8;
+# Zl, Zp: the Unicode line and paragraph separators.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _clean_name(name: str) -> str:
+    """``name`` without control, format, surrogate and line-breaking characters."""
+    return "".join(c for c in name if unicodedata.category(c) not in _UNSAFE_CATEGORIES)
+
+
+def export_filename(source_name: str | None, task_id: str, fmt: str) -> str:
+    """The download name: the upload's base name with the extension replaced by ``.{fmt}``.
+
+    Unicode letters and spaces are kept; path components, control characters and characters
+    Windows does not allow are dropped. Falls back to ``transcript-{task_id}.{fmt}``.
+    """
+    fallback = f"transcript-{task_id}.{fmt}"
+    if source_name is None:
+        return fallback
+    base = _PATH_SEPARATORS.split(unicodedata.normalize("NFC", source_name))[-1]
+    base = "".join(c for c in _clean_name(base) if c not in _INVALID_FILENAME_CHARS)
+    # Trailing dots go before the extension is split off; leading ones after, so that
+    # ".mp3" (nothing but an extension) falls back rather than becoming "mp3.srt".
+    base = base.rstrip(" .")
+    stem, dot, _extension = base.rpartition(".")
+    if not dot:
+        stem = base
+    stem = stem.strip(" .")[:_MAX_STEM_LENGTH].strip(" .")
+    if not stem:
+        return fallback
+    if stem.split(".", 1)[0].strip().upper() in _WINDOWS_RESERVED_NAMES:
+        stem = f"_{stem}"
+    return f"{stem}.{fmt}"
+
+
+def _ascii_fallback(char: str) -> str:
+    return char if " " <= char <= "~" and char not in '"\\' else "_"
+
+
+def content_disposition(filename: str) -> str:
+    """An RFC 6266 ``attachment`` value with an ASCII ``filename`` and a UTF-8 ``filename*``.
+
+    Control characters (CR and LF among them) are removed first, so the value is always safe
+    to put in a header.
+    """
+    name = _clean_name(filename).strip() or "transcript"
+    ascii_name = "".join(_ascii_fallback(char) for char in name)
+    encoded = quote(name, safe="", encoding="utf-8")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"

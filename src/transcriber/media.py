@@ -1,0 +1,77 @@
+"""Probing uploaded media with PyAV (FFmpeg's libraries): is it audio we can decode, and how long is it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from transcriber.errors import EmptyUpload, UnsupportedMedia
+
+ACCEPTED = (
+    "audio: mp3, wav, m4a/aac, flac, ogg/opus, webm, wma, amr; "
+    "video with an audio track: mp4, mkv, mov, webm, avi"
+)
+_FRAMES_TO_CHECK = 8
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    format: str
+    codec: str
+    duration: float
+    sample_rate: int
+    channels: int
+
+
+def _unsupported(reason: str) -> UnsupportedMedia:
+    return UnsupportedMedia(f"{reason}. Accepted: {ACCEPTED}.")
+
+
+def probe(path: Path) -> MediaInfo:
+    """Open ``path``, find its first audio stream, decode a few frames, and measure the duration.
+
+    Raises :class:`EmptyUpload` for a zero-length file and :class:`UnsupportedMedia` for anything that
+    is not decodable audio (the message lists what is accepted).
+    """
+    if path.stat().st_size == 0:
+        raise EmptyUpload("the file is empty (0 bytes)")
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise _unsupported("the file has no audio track")
+            stream = container.streams.audio[0]
+            decoded = 0
+            decoded_seconds = 0.0
+            for frame in container.decode(stream):
+                decoded += 1
+                decoded_seconds += frame.samples / float(frame.sample_rate or 1)
+                if decoded >= _FRAMES_TO_CHECK:
+                    break
+            if decoded == 0:
+                raise _unsupported("no audio could be decoded from the file")
+            duration = _duration(container, stream)
+            if duration is None:
+                duration = decoded_seconds + sum(
+                    f.samples / float(f.sample_rate or 1) for f in container.decode(stream)
+                )
+            return MediaInfo(
+                format=str(container.format.name),
+                codec=str(stream.codec_context.name),
+                duration=round(duration, 3),
+                sample_rate=int(stream.codec_context.sample_rate or 0),
+                channels=int(stream.codec_context.channels or 0),
+            )
+    except UnsupportedMedia:
+        raise
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
+        raise _unsupported(f"the file is not audio that can be decoded ({type(exc).__name__})") from None
+
+
+def _duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration) / av.time_base
+    return None

@@ -1,0 +1,203 @@
+"""Recognition settings: the seed's ``WHISPER_*`` keys, validated in one object.
+
+Effective values are layered: built-in defaults, then ``WHISPER_*`` environment variables at start,
+then overrides saved through the API (kept in the database). Per-task options override those for
+one task only. This module imports neither FastAPI nor faster-whisper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from transcriber.errors import InvalidSettings
+
+# Whisper's language codes (the set faster-whisper accepts).
+LANGUAGES = frozenset(
+    " ".join(
+        (
+            "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw",
+            "he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt",
+            "my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl",
+            "tr tt uk ur uz vi yi yo zh yue",
+        )
+    ).split()
+)
+
+COMPUTE_TYPES = (
+    "auto",
+    "default",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+
+Device = Literal["auto", "cuda", "cpu"]
+Task = Literal["transcribe", "translate"]
+ComputeType = Literal[
+    "auto",
+    "default",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+]
+
+
+class RecognitionSettings(BaseModel):
+    """Everything that decides how audio is recognised. Field aliases are the seed's variable names."""
+
+    model_config = ConfigDict(
+        populate_by_name=True, extra="forbid", frozen=True, use_attribute_docstrings=True
+    )
+
+    device: Device = Field("auto", alias="WHISPER_DEVICE")
+    """`auto` tries CUDA and falls back to CPU; `cuda` requires a GPU; `cpu` forces the CPU."""
+
+    model: str = Field("base", alias="WHISPER_MODEL", min_length=1, max_length=500)
+    """A model name (`base`, `tiny.en`, `small`, `large-v3`, ...) or a local CTranslate2 model directory."""
+
+    compute_type: ComputeType = Field("auto", alias="WHISPER_COMPUTE_TYPE")
+    """`auto`: float16 on CUDA, int8 on CPU."""
+
+    language: str = Field("", alias="WHISPER_LANGUAGE")
+    """ISO code of the spoken language (`ru`, `en`, ...); empty means detect automatically."""
+
+    task: Task = Field("transcribe", alias="WHISPER_TASK")
+    """`transcribe`, or `translate` (Whisper's own translation into English)."""
+
+    beam_size: int = Field(8, alias="WHISPER_BEAM", ge=1, le=20)
+    """Beam search width; 1 is greedy decoding. Wider is a little more accurate and slower."""
+
+    patience: float = Field(1.0, alias="WHISPER_PATIENCE", gt=0, le=10)
+    """Beam search patience factor."""
+
+    length_penalty: float = Field(1.0, alias="WHISPER_LENGTH_PENALTY", ge=0, le=10)
+    """Exponential length penalty used by beam search."""
+
+    condition_on_previous_text: bool = Field(True, alias="WHISPER_CONDITION_PREV")
+    """Feed the previous window's text as context to the next one."""
+
+    vad_min_silence_ms: int = Field(300, alias="WHISPER_VAD_MIN_SIL_MS", ge=0, le=10_000)
+    """Voice activity detection: the shortest silence (ms) that splits speech; 0 turns VAD off."""
+
+    initial_prompt: str = Field("", alias="WHISPER_PROMPT", max_length=2000)
+    """An initial prompt: vocabulary and style hints (names, terms)."""
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("", "auto"):
+            return ""
+        if value not in LANGUAGES:
+            raise ValueError(f"unknown language code {value!r}; use an ISO code such as ru or en, or empty")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _strip_model(cls, value: str) -> str:
+        return value.strip()
+
+    def engine_key(self) -> tuple[str, str, str]:
+        """What a loaded model depends on: changing any of these needs a reload."""
+        return (self.model, self.device, self.compute_type)
+
+
+ALIASES: dict[str, str] = {str(info.alias): name for name, info in RecognitionSettings.model_fields.items()}
+"""``WHISPER_*`` key -> field name."""
+
+KEYS: tuple[str, ...] = tuple(ALIASES)
+
+TASK_OPTION_FIELDS: dict[str, str] = {
+    "language": "language",
+    "task": "task",
+    "model": "model",
+    "beam_size": "beam_size",
+    "initial_prompt": "initial_prompt",
+}
+"""Per-task option name (in ``create_task``) -> settings field."""
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = err.get("loc") or ("?",)
+    name = str(loc[0])
+    key = RecognitionSettings.model_fields[name].alias if name in RecognitionSettings.model_fields else name
+    return str(key or name), str(err.get("msg", "invalid value"))
+
+
+def _validate(values: Mapping[str, Any]) -> RecognitionSettings:
+    try:
+        return RecognitionSettings.model_validate(values)
+    except ValidationError as exc:
+        key, msg = _first_error(exc)
+        raise InvalidSettings(key, msg) from None
+
+
+def from_environ(environ: Mapping[str, str]) -> RecognitionSettings:
+    """Built-in defaults overlaid with the ``WHISPER_*`` variables that are set and not empty."""
+    values = {key: environ[key] for key in KEYS if environ.get(key, "").strip() != ""}
+    return _validate(values)
+
+
+def normalise_update(update: Mapping[str, Any]) -> dict[str, Any | None]:
+    """Check an update from the API: known keys only; ``None``/empty string means reset to the default.
+
+    Returns ``{key: value-or-None}``. Raises :class:`InvalidSettings` naming the first bad key.
+    """
+    out: dict[str, Any | None] = {}
+    for key, value in update.items():
+        if key not in ALIASES:
+            raise InvalidSettings(key, f"unknown setting; known keys: {', '.join(KEYS)}")
+        out[key] = None if value is None or (isinstance(value, str) and value.strip() == "") else value
+    return out
+
+
+def apply_overrides(base: RecognitionSettings, overrides: Mapping[str, Any]) -> RecognitionSettings:
+    """Return ``base`` with ``overrides`` (keyed by ``WHISPER_*``) applied and the whole validated."""
+    values = base.model_dump(by_alias=True)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return _validate(values)
+
+
+def task_overrides(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate per-task options (``language``, ``beam_size``, ...) into ``WHISPER_*`` overrides."""
+    out: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        field = TASK_OPTION_FIELDS[name]
+        out[str(RecognitionSettings.model_fields[field].alias)] = value
+    return out
+
+
+def public_dict(settings: RecognitionSettings) -> dict[str, Any]:
+    """The settings keyed by ``WHISPER_*`` names, as the API shows them."""
+    return settings.model_dump(by_alias=True)
+
+
+def describe() -> list[dict[str, Any]]:
+    """Key, default and explanation of each setting (for the UI and the docs)."""
+    defaults = RecognitionSettings()
+    rows = []
+    for name, info in RecognitionSettings.model_fields.items():
+        rows.append(
+            {
+                "key": info.alias,
+                "default": getattr(defaults, name),
+                "description": (info.description or "").strip(),
+            }
+        )
+    return rows

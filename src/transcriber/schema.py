@@ -1,0 +1,125 @@
+"""Database tables (SQLAlchemy Core). Alembic migrations in ``transcriber/migrations`` create them.
+
+The same schema runs on SQLite (embedded default) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as naive UTC, returned timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("original_name", String(1000), nullable=False),
+    Column("stored_name", String(200), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("duration", Float, nullable=True),
+    Column("format", String(100), nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("upload_id", String(32), ForeignKey("uploads.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("options", Text, nullable=False, default="{}"),
+    Column("effective", Text, nullable=True),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("eta_seconds", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("language", String(20), nullable=True),
+    Column("duration", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("worker_id", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("heartbeat_at", UtcDateTime, nullable=True),
+    Index("ix_tasks_status_seq", "status", "seq"),
+    Index("ix_tasks_upload_id", "upload_id"),
+)
+
+phrases = Table(
+    "phrases",
+    metadata,
+    Column("task_id", String(36), ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("start", Float, nullable=False),
+    Column("end", Float, nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("pid", Integer, nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("model", String(500), nullable=True),
+    Column("device", String(20), nullable=True),
+    Column("compute_type", String(30), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("current_task_id", String(36), nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+)

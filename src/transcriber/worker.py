@@ -1,0 +1,273 @@
+"""The worker: takes tasks from the store one at a time (FIFO), transcribes them, reports progress.
+
+A worker never lets an exception end its loop: a task that fails is marked FAILED with a message, a
+model that cannot be loaded fails the task and is retried for the next one. ``drain()`` processes
+the queue until it is empty, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from transcriber import recognition
+from transcriber.config import WorkerSettings
+from transcriber.domain import Phrase
+from transcriber.engine import Transcriber
+from transcriber.errors import ModelUnavailable, ServiceError
+from transcriber.recognition import RecognitionSettings
+from transcriber.storage import UploadStorage
+from transcriber.store import SqlTaskStore, TaskRecord
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY_SECONDS = 1.0
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class ProgressClock:
+    """Progress as decoded audio over total audio, and an ETA from the running task's own speed."""
+
+    duration: float
+    started: float = field(default_factory=time.monotonic)
+
+    def progress(self, position: float) -> float:
+        if self.duration <= 0:
+            return 0.0
+        return max(0.0, min(1.0, position / self.duration))
+
+    def eta(self, position: float) -> float | None:
+        elapsed = time.monotonic() - self.started
+        if position <= 0 or elapsed <= 0 or self.duration <= 0:
+            return None
+        speed = position / elapsed  # audio seconds per wall second
+        return max(0.0, round((self.duration - position) / speed, 1))
+
+
+class TaskCancelled(Exception):
+    """The task stopped being ours (cancelled by a client, or taken back)."""
+
+
+class Worker:
+    """One worker; in production it runs alone in its own process, started by the supervisor."""
+
+    def __init__(
+        self,
+        *,
+        store: SqlTaskStore,
+        storage: UploadStorage,
+        transcriber: Transcriber,
+        base_settings: RecognitionSettings,
+        settings: WorkerSettings,
+        worker_id: str | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self.transcriber = transcriber
+        self.base_settings = base_settings
+        self.settings = settings
+        self.id = worker_id or new_worker_id()
+        self.should_stop = should_stop
+        self._generation = store.model_generation()
+        self._last_stale_check = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def register(self) -> None:
+        self.store.register_worker(self.id, pid=os.getpid(), host=socket.gethostname())
+
+    def global_settings(self) -> RecognitionSettings:
+        return recognition.apply_overrides(self.base_settings, self.store.get_settings())
+
+    def preload(self) -> None:
+        """Load the globally configured model so the first task starts at once; errors are reported
+        through the worker's state, not raised."""
+        try:
+            self._load(self.global_settings())
+            self._set_state("idle")
+        except (ServiceError, ValueError) as exc:
+            detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
+            self._set_state("error", error=detail)
+
+    def run_forever(self) -> None:
+        self.register()
+        self.preload()
+        last_beat = 0.0
+        while not self.should_stop():
+            worked = self.run_once()
+            if worked:
+                continue
+            now = time.monotonic()
+            if now - last_beat >= self.settings.heartbeat_seconds:
+                self.store.update_worker(self.id)
+                last_beat = now
+            time.sleep(self.settings.poll_seconds)
+        self.store.requeue_abandoned(worker_id=self.id)
+        self._set_state("stopped")
+
+    def drain(self) -> int:
+        """Process tasks until none is pending; returns how many were taken."""
+        count = 0
+        while self.run_once():
+            count += 1
+        return count
+
+    # -- one task -------------------------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        self._requeue_stale()
+        task = self.store.claim_next(self.id)
+        if task is None:
+            return False
+        log.info("task %s: started (attempt %d)", task.id, task.attempts)
+        try:
+            self._process(task)
+        except TaskCancelled:
+            log.info("task %s: stopped, no longer ours (cancelled)", task.id)
+        except ModelUnavailable as exc:
+            self._set_state("error", error=exc.detail)
+            self.store.fail_task(task.id, self.id, exc.detail)
+        except ServiceError as exc:
+            self.store.fail_task(task.id, self.id, exc.detail)
+        except Exception as exc:
+            log.exception("task %s: failed", task.id)
+            self.store.fail_task(task.id, self.id, f"transcription failed: {type(exc).__name__}: {exc}")
+        finally:
+            if self.transcriber.loaded is not None:
+                self._set_state("idle", current_task_id=None)
+        return True
+
+    def _process(self, task: TaskRecord) -> None:
+        settings = recognition.apply_overrides(
+            self.global_settings(), recognition.task_overrides(_task_options(task.options))
+        )
+        upload = self.store.get_upload(task.upload_id)
+        if upload is None:
+            raise ServiceError("the uploaded file of this task no longer exists")
+        audio = self.storage.path_of(upload.stored_name)
+        if not audio.is_file():
+            raise ServiceError(f"the uploaded file {upload.original_name!r} is missing from storage")
+        self._load(settings)
+        self._set_state("busy", current_task_id=task.id)
+        cancelled = threading.Event()
+        beat = _Heartbeat(self, task.id, cancelled)
+        beat.start()
+        try:
+            self._transcribe(task, settings, audio, cancelled)
+        finally:
+            beat.stop()
+
+    def _transcribe(
+        self, task: TaskRecord, settings: RecognitionSettings, audio: Any, cancelled: threading.Event
+    ) -> None:
+        run = self.transcriber.transcribe(audio, settings)
+        clock = ProgressClock(duration=run.duration)
+        effective = recognition.public_dict(settings)
+        loaded = self.transcriber.loaded
+        if loaded is not None:
+            effective.update(resolved_device=loaded.device, resolved_compute_type=loaded.compute_type)
+        saved = 0
+        pending: list[Phrase] = []
+        last_save = 0.0
+        if not self.store.save_progress(
+            task.id, self.id, progress=0.0, eta_seconds=None, first_index=0,
+            language=run.language, duration=run.duration, effective=effective,
+        ):  # fmt: skip
+            raise TaskCancelled
+        for phrase in run.phrases:
+            if cancelled.is_set() or self.should_stop():
+                raise TaskCancelled
+            pending.append(phrase)
+            now = time.monotonic()
+            if now - last_save >= SAVE_EVERY_SECONDS:
+                ok = self.store.save_progress(
+                    task.id, self.id, progress=clock.progress(phrase.end), eta_seconds=clock.eta(phrase.end),
+                    first_index=saved, new_phrases=pending,
+                )  # fmt: skip
+                if not ok:
+                    raise TaskCancelled
+                saved += len(pending)
+                pending = []
+                last_save = now
+        if not self.store.complete_task(
+            task.id,
+            self.id,
+            first_index=saved,
+            new_phrases=pending,
+            language=run.language,
+            duration=run.duration,
+        ):
+            raise TaskCancelled
+        log.info("task %s: completed, %d phrases", task.id, saved + len(pending))
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _load(self, settings: RecognitionSettings) -> None:
+        generation = self.store.model_generation()
+        if generation != self._generation:
+            self.transcriber.unload()
+            self._generation = generation
+        current = self.transcriber.loaded
+        if current is None or current.name != settings.model:
+            self._set_state("loading", model=settings.model)
+        loaded = self.transcriber.load(settings)
+        self._set_state(
+            "idle", model=loaded.name, device=loaded.device, compute_type=loaded.compute_type, error=None
+        )
+
+    def _set_state(self, state: str, **fields: Any) -> None:
+        self.store.update_worker(self.id, state=state, **fields)
+
+    def _requeue_stale(self) -> None:
+        now = time.monotonic()
+        if now - self._last_stale_check < self.settings.stale_after_seconds / 4:
+            return
+        self._last_stale_check = now
+        stale = timedelta(seconds=self.settings.stale_after_seconds)
+        for task_id in self.store.requeue_abandoned(stale_after=stale):
+            log.warning("task %s: its worker stopped sending heartbeats; taken back", task_id)
+
+
+def _task_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k in recognition.TASK_OPTION_FIELDS}
+
+
+class _Heartbeat:
+    """Keeps a running task's heartbeat fresh while a long segment decodes; notices cancellation."""
+
+    def __init__(self, worker: Worker, task_id: str, cancelled: threading.Event) -> None:
+        self._worker = worker
+        self._task_id = task_id
+        self._cancelled = cancelled
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = self._worker.settings.heartbeat_seconds
+        while not self._stop.wait(interval):
+            try:
+                if not self._worker.store.heartbeat_task(self._task_id, self._worker.id):
+                    self._cancelled.set()
+                self._worker.store.update_worker(self._worker.id)
+            except Exception:
+                log.exception("heartbeat failed")

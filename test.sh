@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what it needs, lints, type-checks, then pytest.
+# Extra arguments go to pytest (e.g. ./test.sh -k exporters).
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/bootstrap.sh dev
+scripts/system-deps.sh
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
+exec .venv/bin/python -m pytest "$@"
