@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,14 +46,16 @@ def _decode_header(value: bytes) -> str:
         return value.decode("latin-1")
 
 
+_FILENAME_STAR = re.compile(r"""filename\*\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
+
+
 def filename_from_disposition(value: bytes) -> tuple[str, str | None]:
     """The part's field name and file name (RFC 5987 ``filename*`` preferred; raw UTF-8 accepted)."""
     _kind, params = parse_options_header(value)
     name = _decode_header(params.get(b"name", b""))
-    star = params.get(b"filename*")
+    star = _FILENAME_STAR.search(_decode_header(value))
     if star:
-        text = _decode_header(star)
-        charset, _, rest = text.partition("'")
+        charset, _, rest = star.group(1).strip().partition("'")
         _lang, _, encoded = rest.partition("'")
         try:
             return name, unquote(encoded, encoding=charset or "utf-8", errors="strict")

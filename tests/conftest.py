@@ -1,0 +1,174 @@
+"""Shared fixtures: real audio, a session-wide model cache, app clients, and a fake engine for fast tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from transcriber.api import create_app
+from transcriber.api.services import Services
+from transcriber.config import Settings, WorkerSettings
+from transcriber.domain import Phrase
+from transcriber.engine import LoadedModel, TranscriptionRun
+from transcriber.errors import ModelUnavailable
+from transcriber.recognition import RecognitionSettings
+from transcriber.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_AUDIO = ROOT.parent / "shared" / "audio"
+JFK_TEXT = "ask not what your country can do for you"
+SPOKEN_TEXT = "And so my fellow Americans, ask not what your country can do for you."
+
+
+def shared_audio(name: str) -> Path:
+    path = SHARED_AUDIO / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    return path
+
+
+def espeak(text: str, out: Path, *, voice: str = "en-us", speed: int = 150) -> Path:
+    """Speak ``text`` into a WAV with espeak-ng; skips the test when espeak-ng is missing."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        pytest.skip("espeak-ng is not installed")
+    subprocess.run([exe, "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def speech_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real English speech containing JFK_TEXT: the shared recording, else espeak-ng's voice."""
+    jfk = SHARED_AUDIO / "jfk.flac"
+    if jfk.is_file():
+        return jfk
+    return espeak(SPOKEN_TEXT, tmp_path_factory.mktemp("speech") / "speech.wav")
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the whole session, so bundled models are assembled once."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, models_dir: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        model_cache_dir=models_dir,
+        worker=WorkerSettings(enabled=False, heartbeat_seconds=0.2, poll_seconds=0.05),
+    )
+
+
+@dataclass
+class FakeTranscriber:
+    """A stand-in engine for fast API and worker tests: yields scripted phrases."""
+
+    phrases: list[Phrase] = field(
+        default_factory=lambda: [Phrase(0.0, 1.5, "Привет, мир."), Phrase(1.5, 3.0, "Second phrase.")]
+    )
+    duration: float = 3.0
+    language: str = "ru"
+    fail_with: Exception | None = None
+    unavailable: str | None = None
+    before_phrase: threading.Event | None = None
+    seen_settings: list[RecognitionSettings] = field(default_factory=list)
+    loads: int = 0
+    _loaded: LoadedModel | None = None
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    def load(self, settings: RecognitionSettings) -> LoadedModel:
+        if self.unavailable:
+            raise ModelUnavailable(self.unavailable)
+        if self._loaded is None or self._loaded.name != settings.model:
+            self.loads += 1
+            self._loaded = LoadedModel(settings.model, "/fake", "cpu", "int8", True)
+        return self._loaded
+
+    def unload(self) -> None:
+        self._loaded = None
+
+    def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun:
+        self.load(settings)
+        self.seen_settings.append(settings)
+        assert audio.is_file()
+
+        def generate() -> Iterator[Phrase]:
+            for phrase in self.phrases:
+                if self.before_phrase is not None:
+                    self.before_phrase.wait(timeout=10)
+                if self.fail_with is not None:
+                    raise self.fail_with
+                yield phrase
+
+        return TranscriptionRun(
+            language=self.language, language_probability=0.99, duration=self.duration, phrases=generate()
+        )
+
+
+@dataclass
+class Harness:
+    """An app under TestClient plus an in-process worker drained on demand (no sleeping)."""
+
+    client: TestClient
+    services: Services
+    engine: FakeTranscriber
+
+    def worker(self) -> Worker:
+        worker = Worker(
+            store=self.services.store,
+            storage=self.services.storage,
+            transcriber=self.engine,
+            base_settings=self.services.base_recognition,
+            settings=self.services.settings.worker,
+            worker_id="test-worker",
+        )
+        worker.register()
+        return worker
+
+    def drain(self) -> int:
+        return self.worker().drain()
+
+    def upload(self, path: Path, name: str | None = None) -> dict[str, object]:
+        with open(path, "rb") as fh:
+            response = self.client.post("/api/v1/upload", files={"file": (name or path.name, fh)})
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+
+@pytest.fixture
+def harness(settings: Settings) -> Iterator[Harness]:
+    app = create_app(settings, environ={})
+    with TestClient(app) as client:
+        yield Harness(client=client, services=app.state.services, engine=FakeTranscriber())
+
+
+@pytest.fixture(scope="session")
+def tone_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two seconds of a 440 Hz tone as 16-bit mono WAV (valid audio, no speech)."""
+    import math
+    import struct
+    import wave
+
+    path = tmp_path_factory.mktemp("audio") / "tone.wav"
+    rate = 16000
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        frames = b"".join(
+            struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(rate * 2)
+        )
+        out.writeframes(frames)
+    return path
