@@ -23,6 +23,9 @@ class WorkerSettings(BaseModel):
     heartbeat_seconds: float = Field(2.0, gt=0, le=60)
     """How often a worker writes its heartbeat and the running task's progress."""
 
+    progress_seconds: float = Field(1.0, ge=0, le=60)
+    """How often progress and the phrases found so far are saved while a task runs."""
+
     stale_after_seconds: float = Field(60.0, gt=0)
     """A running task whose heartbeat is older than this is taken back and run again."""
 

@@ -29,8 +29,6 @@ from transcriber.store import SqlTaskStore, TaskRecord
 
 log = logging.getLogger(__name__)
 
-SAVE_EVERY_SECONDS = 1.0
-
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -192,7 +190,7 @@ class Worker:
                 raise TaskCancelled
             pending.append(phrase)
             now = time.monotonic()
-            if now - last_save >= SAVE_EVERY_SECONDS:
+            if now - last_save >= self.settings.progress_seconds:
                 ok = self.store.save_progress(
                     task.id, self.id, progress=clock.progress(phrase.end), eta_seconds=clock.eta(phrase.end),
                     first_index=saved, new_phrases=pending,

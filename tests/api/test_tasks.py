@@ -194,13 +194,8 @@ def test_cancel_running_task_stops_it(harness: Harness, tone_wav: Path) -> None:
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     harness.services.store.save_progress = save_and_cancel  # type: ignore[method-assign]
-    import transcriber.worker as worker_module
-
-    worker_module.SAVE_EVERY_SECONDS, saved_interval = 0.0, worker_module.SAVE_EVERY_SECONDS
-    try:
-        assert worker.run_once()
-    finally:
-        worker_module.SAVE_EVERY_SECONDS = saved_interval
+    worker.settings = worker.settings.model_copy(update={"progress_seconds": 0.0})
+    assert worker.run_once()
     status = harness.client.get(f"/api/v1/status/{task_id}").json()
     assert status["status"] == "CANCELLED"
     assert len(harness.services.store.get_phrases(task_id)) < 50

@@ -1,0 +1,159 @@
+"""The engine adapter and model catalog with real models and real speech (no network)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import JFK_TEXT, espeak
+from transcriber.engine import WhisperTranscriber, cuda_device_count, resolve_compute_type
+from transcriber.errors import ModelUnavailable
+from transcriber.model_catalog import BUNDLED, MARKER, BundledModel, ModelCatalog
+from transcriber.recognition import RecognitionSettings
+
+
+def words(text: str) -> str:
+    return " ".join(re.findall(r"[\w']+", text.lower()))
+
+
+@pytest.fixture(scope="module")
+def catalog(models_dir: Path) -> ModelCatalog:
+    return ModelCatalog(models_dir)
+
+
+@pytest.fixture(scope="module")
+def engine(catalog: ModelCatalog) -> WhisperTranscriber:
+    return WhisperTranscriber(catalog, cpu_threads=2)
+
+
+def test_compute_type_defaults_by_device() -> None:
+    assert resolve_compute_type("auto", "cpu") == "int8"
+    assert resolve_compute_type("auto", "cuda") == "float16"
+    assert resolve_compute_type("float16", "cpu") == "int8"
+    assert resolve_compute_type("float32", "cpu") == "float32"
+
+
+@pytest.mark.slow
+def test_tiny_en_transcribes_real_speech(engine: WhisperTranscriber, speech_file: Path) -> None:
+    settings = RecognitionSettings(model="tiny.en", beam_size=5)
+    loaded = engine.load(settings)
+    assert (loaded.device, loaded.compute_type, loaded.multilingual) == ("cpu", "int8", False)
+    run = engine.transcribe(speech_file, settings)
+    phrases = list(run.phrases)
+    assert run.language == "en"
+    assert JFK_TEXT in words(" ".join(p.text for p in phrases))
+    assert all(0 <= p.start <= p.end <= run.duration + 0.5 for p in phrases)
+    assert [p.start for p in phrases] == sorted(p.start for p in phrases)
+    assert engine.load(settings) is loaded  # same settings: no reload
+
+
+@pytest.mark.slow
+def test_base_recognises_russian_speech(engine: WhisperTranscriber, tmp_path: Path) -> None:
+    audio = espeak(
+        "Добрый день. Это тестовый звонок в компанию. Пожалуйста, перезвоните мне завтра утром.",
+        tmp_path / "ru.wav",
+        voice="ru",
+        speed=120,
+    )
+    settings = RecognitionSettings(model="base", language="ru", beam_size=5)
+    run = engine.transcribe(audio, settings)
+    text = words(" ".join(p.text for p in run.phrases))
+    assert engine.loaded is not None
+    assert engine.loaded.multilingual
+    assert run.language == "ru"
+    assert "тестовый звонок" in text
+
+
+@pytest.mark.slow
+def test_base_detects_language(engine: WhisperTranscriber, speech_file: Path) -> None:
+    run = engine.transcribe(speech_file, RecognitionSettings(model="base", beam_size=1))
+    assert run.language == "en"
+    assert "your country" in words(" ".join(p.text for p in run.phrases))
+
+
+def test_bundled_base_is_assembled_once_and_verified(catalog: ModelCatalog) -> None:
+    path = catalog.prepare("base")
+    assert (path / "model.bin").stat().st_size == 94371840 + 50845767
+    assert (path / MARKER).is_file()
+    mtime = (path / "model.bin").stat().st_mtime_ns
+    assert catalog.prepare("base") == path
+    assert (path / "model.bin").stat().st_mtime_ns == mtime
+    names = {row["name"]: row["state"] for row in catalog.available()}
+    assert names["base"] == "ready"
+
+
+def test_damaged_bundled_model_is_refused(tmp_path: Path) -> None:
+    base = BUNDLED["base"]
+    damaged = BundledModel(name="base", description="", parts=base.parts, files=base.files, sha256="0" * 64)
+    catalog = ModelCatalog(tmp_path)
+    BUNDLED["base-damaged"] = damaged
+    try:
+        with pytest.raises(ModelUnavailable, match="damaged"):
+            catalog.prepare("base-damaged")
+    finally:
+        del BUNDLED["base-damaged"]
+    assert not (tmp_path / "base-damaged").exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_missing_model_says_how_to_provide_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    engine = WhisperTranscriber(ModelCatalog(tmp_path))
+    with pytest.raises(ModelUnavailable) as info:
+        engine.load(RecognitionSettings(model="large-v3", device="cpu"))
+    message = info.value.detail
+    assert "large-v3" in message
+    assert "not available offline" in message
+    assert str(tmp_path) in message
+
+
+def test_model_directory_must_hold_a_model(tmp_path: Path) -> None:
+    engine = WhisperTranscriber(ModelCatalog(tmp_path / "cache"))
+    with pytest.raises(ModelUnavailable, match=r"model\.bin"):
+        engine.load(RecognitionSettings(model=str(tmp_path), device="cpu"))
+
+
+def test_untrusted_paths_only_inside_model_cache(tmp_path: Path) -> None:
+    catalog = ModelCatalog(tmp_path / "cache")
+    with pytest.raises(ModelUnavailable, match="inside"):
+        catalog.check_name("/etc", trusted=False)
+    catalog.check_name("/etc", trusted=True)
+    catalog.check_name("large-v3", trusted=False)
+    catalog.check_name(str(tmp_path / "cache" / "my-model"), trusted=False)
+
+
+@pytest.mark.slow
+def test_local_model_directory_loads(tmp_path: Path, catalog: ModelCatalog, speech_file: Path) -> None:
+    directory = catalog.prepare("tiny.en")
+    engine = WhisperTranscriber(ModelCatalog(tmp_path), trusted_paths=True)
+    settings = RecognitionSettings(model=str(directory), device="cpu")
+    run = engine.transcribe(speech_file, settings)
+    assert JFK_TEXT in words(" ".join(p.text for p in run.phrases))
+
+
+@pytest.mark.skipif(cuda_device_count() > 0, reason="this machine has a GPU")
+def test_cuda_required_without_gpu_fails_clearly(engine: WhisperTranscriber) -> None:
+    with pytest.raises(ModelUnavailable) as info:
+        WhisperTranscriber(engine.catalog).load(RecognitionSettings(model="tiny.en", device="cuda"))
+    assert "CUDA" in info.value.detail
+    assert "WHISPER_DEVICE=cpu" in info.value.detail
+
+
+def test_auto_device_falls_back_to_cpu(engine: WhisperTranscriber) -> None:
+    loaded = WhisperTranscriber(engine.catalog).load(RecognitionSettings(model="tiny.en", device="auto"))
+    assert loaded.device == ("cuda" if cuda_device_count() > 0 else "cpu")
+
+
+class _PretendGpu(WhisperTranscriber):
+    """Behaves as if CUDA were present, so CUDA's failure and the fallback really happen here."""
+
+    def _devices(self, requested: str) -> list[str]:
+        return ["cuda", "cpu"] if requested == "auto" else [requested]
+
+
+@pytest.mark.skipif(cuda_device_count() > 0, reason="this machine has a GPU")
+def test_auto_device_falls_back_when_cuda_fails(engine: WhisperTranscriber) -> None:
+    loaded = _PretendGpu(engine.catalog).load(RecognitionSettings(model="tiny.en", device="auto"))
+    assert (loaded.device, loaded.compute_type) == ("cpu", "int8")
