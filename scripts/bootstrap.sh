@@ -25,12 +25,19 @@ if [ ! -x .venv/bin/python ]; then
     "$python_bin" -m venv .venv
 fi
 
+pip_install() {
+    # Some machines' pip configuration names local index folders that may not exist; pip warns about
+    # each of them on every run. Those lines are noise here, so they are filtered out.
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
 stamp=".venv/.install-stamp-$kind"
 digest="$(cat "$lock" pyproject.toml | .venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ]; then
     echo "installing dependencies from $lock (first run downloads about 400 MB)"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$lock"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+    pip_install --upgrade pip
+    pip_install -r "$lock"
+    pip_install --no-deps -e .
     echo "$digest" > "$stamp"
 fi

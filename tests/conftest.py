@@ -81,6 +81,7 @@ class FakeTranscriber:
     before_phrase: threading.Event | None = None
     seen_settings: list[RecognitionSettings] = field(default_factory=list)
     loads: int = 0
+    load_calls: int = 0
     _loaded: LoadedModel | None = None
 
     @property
@@ -88,6 +89,7 @@ class FakeTranscriber:
         return self._loaded
 
     def load(self, settings: RecognitionSettings) -> LoadedModel:
+        self.load_calls += 1
         if self.unavailable:
             raise ModelUnavailable(self.unavailable)
         if self._loaded is None or self._loaded.name != settings.model:

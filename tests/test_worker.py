@@ -162,3 +162,25 @@ def test_any_exception_fails_the_task_not_the_loop(
     assert task is not None
     assert task.status == TaskStatus.FAILED
     assert type(error).__name__ in (task.error or "")
+
+
+def test_idle_worker_follows_settings_and_does_not_retry_a_failing_load(harness: Harness) -> None:
+    engine = FakeTranscriber()
+    worker = _worker(harness, engine)
+    worker.preload()
+    worker.follow_settings()
+    assert engine.loads == 1
+    harness.client.post("/api/v1/settings", json={"WHISPER_MODEL": "tiny.en"})
+    worker.follow_settings()
+    assert engine.loaded is not None
+    assert engine.loaded.name == "tiny.en"
+    assert harness.client.get("/health").json()["model"] == "tiny.en"
+
+    engine.unavailable = "cannot load"
+    harness.client.post("/api/v1/reset")
+    worker.follow_settings()
+    attempts = engine.load_calls
+    worker.follow_settings()
+    worker.follow_settings()
+    assert engine.load_calls == attempts
+    assert harness.client.get("/health").json()["worker"]["state"] == "error"

@@ -81,6 +81,7 @@ class Worker:
         self.should_stop = should_stop
         self._generation = store.model_generation()
         self._last_stale_check = 0.0
+        self._preloaded_for: tuple[int, tuple[str, str, str]] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -94,11 +95,24 @@ class Worker:
         """Load the globally configured model so the first task starts at once; errors are reported
         through the worker's state, not raised."""
         try:
-            self._load(self.global_settings())
+            settings = self.global_settings()
+            self._preloaded_for = (self.store.model_generation(), settings.engine_key())
+            self._load(settings)
             self._set_state("idle")
         except (ServiceError, ValueError) as exc:
             detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
             self._set_state("error", error=detail)
+
+    def follow_settings(self) -> None:
+        """While idle: load the model again after a settings change or a reset, so the next task
+        starts at once and /health shows what will be used. A failed load is retried only after
+        the next change, never in a loop."""
+        try:
+            wanted = (self.store.model_generation(), self.global_settings().engine_key())
+        except ServiceError:
+            return
+        if wanted != self._preloaded_for:
+            self.preload()
 
     def run_forever(self) -> None:
         self.register()
@@ -111,6 +125,7 @@ class Worker:
             now = time.monotonic()
             if now - last_beat >= self.settings.heartbeat_seconds:
                 self.store.update_worker(self.id)
+                self.follow_settings()
                 last_beat = now
             time.sleep(self.settings.poll_seconds)
         self.store.requeue_abandoned(worker_id=self.id)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from transcriber import __version__, recognition
 from transcriber.api import errors, exports, health, settings_routes, tasks, uploads
@@ -68,6 +69,12 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         default_response_class=UTF8JSONResponse,
     )
     errors.install(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        # The web UI arrives in a later version; until then the root shows the API documentation.
+        return RedirectResponse("/docs")
+
     for module in (uploads, tasks, exports, settings_routes, health):
         app.include_router(module.router)
     return app
