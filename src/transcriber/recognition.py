@@ -105,10 +105,10 @@ class RecognitionSettings(BaseModel):
             raise ValueError(f"unknown language code {value!r}; use an ISO code such as ru or en, or empty")
         return value
 
-    @field_validator("model")
+    @field_validator("model", mode="before")
     @classmethod
-    def _strip_model(cls, value: str) -> str:
-        return value.strip()
+    def _strip_model(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
 
     def engine_key(self) -> tuple[str, str, str]:
         """What a loaded model depends on: changing any of these needs a reload."""

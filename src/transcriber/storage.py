@@ -30,7 +30,7 @@ def safe_extension(original_name: str) -> str:
     if "." not in base:
         return ""
     ext = base.rsplit(".", 1)[-1].lower()
-    return ext if _EXTENSION.match(ext) else ""
+    return ext if _EXTENSION.fullmatch(ext) else ""
 
 
 def display_name(original_name: str | None) -> str:
@@ -122,7 +122,7 @@ class UploadStorage:
             candidate = self.root / candidate
         resolved = Path(os.path.realpath(candidate))
         same_folder = os.path.normcase(str(resolved.parent)) == os.path.normcase(str(self.root))
-        if not same_folder or resolved.name.startswith("."):
+        if not same_folder or resolved.name.startswith(".") or "\\" in resolved.name:
             raise PathOutsideStorage(
                 "file_path must be a file in this service's upload storage: pass the stored_path "
                 "returned by /api/v1/upload (or use upload_id)"
