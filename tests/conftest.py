@@ -174,3 +174,15 @@ def tone_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         out.writeframes(frames)
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A PostgreSQL cluster for the session; ``postgres.new_database()`` gives a fresh database URL."""
+    from tests.postgres import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

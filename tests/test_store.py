@@ -1,8 +1,7 @@
-"""Tests for transcriber.store.SqlTaskStore against a real database (SQLite files for now).
+"""Tests for transcriber.store.SqlTaskStore against real databases.
 
-Every test takes the ``store`` fixture, parametrized by database backend: to run the same tests on
-PostgreSQL, add a backend to ``BACKENDS`` and a branch to ``database_url`` that returns a URL of an
-empty database.
+Every test takes the ``store`` fixture, parametrized by backend: a SQLite file, and PostgreSQL (a
+throwaway cluster started once by the ``postgres`` fixture), each test on an empty database.
 """
 
 from __future__ import annotations
@@ -22,18 +21,16 @@ from transcriber.domain import Phrase, TaskStatus
 from transcriber.errors import Conflict, NotFound
 from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord, utcnow
 
-BACKENDS = ["sqlite"]
-
-
-def database_url(backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return "sqlite:///" + str(tmp_path / "t.db")
-    raise AssertionError(f"unknown backend {backend}")
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return database_url(request.param, tmp_path)
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path / "t.db")
+    cluster = request.getfixturevalue("postgres")
+    url: str = cluster.new_database()
+    return url
 
 
 @pytest.fixture

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.conftest import Harness
+from tests.conftest import FakeTranscriber, Harness
+from transcriber.api import create_app
+from transcriber.config import Settings
 from transcriber.domain import Phrase
 
 
@@ -322,3 +326,18 @@ def test_openapi_documents_the_contract(harness: Harness) -> None:
     upload = schema["paths"]["/api/v1/upload"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
     assert harness.client.get("/docs").status_code == 200
+
+
+def test_seed_flow_on_postgresql(settings: Settings, postgres: Any, tone_wav: Path) -> None:
+    settings.database_url = postgres.new_database()
+    app = create_app(settings, environ={})
+    with TestClient(app) as client:
+        harness = Harness(client=client, services=app.state.services, engine=FakeTranscriber())
+        upload = harness.upload(tone_wav)
+        task_id = create(harness, file_path=upload["stored_path"])["task_id"]
+        assert harness.drain() == 1
+        status = client.get(f"/api/v1/status/{task_id}").json()
+        assert status["status"] == "COMPLETED"
+        assert [p["text"] for p in status["results"]["phrases"]] == ["Привет, мир.", "Second phrase."]
+        client.post("/api/v1/settings", json={"WHISPER_BEAM": 3})
+        assert client.get("/api/v1/settings").json()["WHISPER_BEAM"] == 3
