@@ -113,6 +113,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _setup_logging("warning")
     source = Path(args.file)
+    if not source.is_file():
+        print(f"error: no such file: {source}", file=sys.stderr)
+        return 2
     media.probe(source)
     overrides = {
         "WHISPER_MODEL": args.model,

@@ -1,0 +1,55 @@
+"""The command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import JFK_TEXT
+
+
+def run_cli(*args: str, models_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WHISPER_", "TRANSCRIBE_"))}
+    env |= {"TRANSCRIBE_MODEL_CACHE_DIR": str(models_dir), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "transcriber", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_transcribe_writes_srt(tmp_path: Path, models_dir: Path, speech_file: Path) -> None:
+    out = tmp_path / "out.srt"
+    result = run_cli(
+        "transcribe", str(speech_file), "-m", "tiny.en", "-f", "srt", "-o", str(out), models_dir=models_dir
+    )
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("1\n00:00:")
+    assert JFK_TEXT in " ".join(re.findall(r"[a-z']+", text.lower()))
+    assert "100%" in result.stderr  # the progress bar reached the end
+
+
+def test_transcribe_errors_are_clear(tmp_path: Path, models_dir: Path) -> None:
+    missing = run_cli("transcribe", str(tmp_path / "none.mp3"), models_dir=models_dir)
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio", encoding="utf-8")
+    bad = run_cli("transcribe", str(text), models_dir=models_dir)
+    assert bad.returncode == 2
+    assert "Accepted" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_models_list_and_prepare(models_dir: Path) -> None:
+    prepared = run_cli("models", "prepare", "tiny.en", models_dir=models_dir)
+    assert prepared.returncode == 0, prepared.stderr
+    assert Path(prepared.stdout.strip()) == models_dir / "tiny.en"
+    listing = run_cli("models", "list", models_dir=models_dir)
+    assert re.search(r"^tiny\.en\s+ready", listing.stdout, re.MULTILINE)
+    assert re.search(r"^base\s+", listing.stdout, re.MULTILINE)
