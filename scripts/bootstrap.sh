@@ -8,15 +8,15 @@ lock="requirements.lock"
 [ "$kind" = "dev" ] && lock="requirements-dev.lock"
 
 python_bin=""
-for candidate in python3.11 python3.12 python3.13 python3.10 python3 python; do
+for candidate in python3.11 python3.12 python3.13 python3 python; do
     if command -v "$candidate" >/dev/null 2>&1 &&
-        "$candidate" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] < (3, 14)))' 2>/dev/null; then
+        "$candidate" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' 2>/dev/null; then
         python_bin="$candidate"
         break
     fi
 done
 if [ -z "$python_bin" ]; then
-    echo "Python 3.10–3.13 is required (3.11 recommended): https://www.python.org/downloads/" >&2
+    echo "Python 3.11–3.13 is required (3.11 recommended): https://www.python.org/downloads/" >&2
     exit 1
 fi
 

@@ -30,7 +30,8 @@ class PostgresCluster:
         self.root = Path(tempfile.mkdtemp(prefix="transcriber-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
-        self.user = "postgres" if os.geteuid() == 0 else None
+        # The server refuses to run as root: as root, run it as the postgres system user.
+        self.user = "postgres" if getattr(os, "geteuid", lambda: -1)() == 0 else None
 
     def _run(self, *args: str) -> None:
         command = [str(self.bin_dir / args[0]), *args[1:]]

@@ -638,3 +638,19 @@ def test_concurrent_claims_take_every_task_exactly_once(
         task_id: f"worker-{i}" for i, mine in enumerate(claimed) for task_id in mine
     }
     assert all(task.attempts == 1 for task in tasks)
+
+
+def test_release_task_returns_it_without_counting_the_attempt(store: SqlTaskStore) -> None:
+    upload_id = add_upload(store)
+    task = store.create_task(upload_id=upload_id, options={})
+    claimed = store.claim_next("w1")
+    assert claimed is not None
+    assert claimed.attempts == 1
+    assert store.save_progress(task.id, "w1", progress=0.5, eta_seconds=1.0, first_index=0,
+                               new_phrases=[Phrase(0.0, 1.0, "partial")])  # fmt: skip
+    assert store.release_task(task.id, "w2") is False
+    assert store.release_task(task.id, "w1") is True
+    back = store.get_task(task.id)
+    assert back is not None
+    assert (back.status, back.attempts, back.progress, back.queue_position) == (TaskStatus.PENDING, 0, 0.0, 0)
+    assert store.get_phrases(task.id) == []

@@ -135,6 +135,7 @@ def test_stop_mid_task_gives_the_task_back(harness: Harness, tone_wav: Path) -> 
     assert task is not None
     assert task.status == TaskStatus.PENDING
     assert task.queue_position == 0
+    assert task.attempts == 0, "an orderly stop must not count as a failed attempt"
     assert [w.state for w in store.list_workers()] == ["stopped"]
 
 

@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _setup_logging(settings.log_level)
     app = create_app(settings)
     log.info(
-        "serving on http://%s:%d (data in %s); UI at /, API docs at /docs",
+        "serving on http://%s:%d (data in %s); API docs at /docs, health at /health",
         settings.host,
         settings.port,
         settings.data_dir.resolve(),

@@ -6,10 +6,10 @@ Imports neither FastAPI nor faster-whisper; every other module may import this o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class TaskStatus(str, Enum):
+class TaskStatus(StrEnum):
     """The closed set of task states (the seed's names, plus CANCELLED)."""
 
     PENDING = "PENDING"

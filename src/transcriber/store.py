@@ -447,6 +447,29 @@ class SqlTaskStore:
             ).first()
         return done is not None
 
+    def release_task(self, task_id: str, worker_id: str) -> bool:
+        """Give a running task back to the head of the queue because its worker is shutting down
+        in an orderly way; unlike a crash, this does not count as an attempt."""
+        with self._write() as conn:
+            done = conn.execute(
+                update(t.tasks)
+                .where(self._owned(task_id, worker_id))
+                .values(
+                    status=TaskStatus.PENDING.value,
+                    worker_id=None,
+                    progress=0.0,
+                    eta_seconds=None,
+                    heartbeat_at=None,
+                    attempts=func.max(t.tasks.c.attempts - 1, 0)
+                    if conn.dialect.name == "sqlite"
+                    else func.greatest(t.tasks.c.attempts - 1, 0),
+                )
+                .returning(t.tasks.c.id)
+            ).first()
+            if done is not None:
+                conn.execute(delete(t.phrases).where(t.phrases.c.task_id == task_id))
+        return done is not None
+
     def heartbeat_task(self, task_id: str, worker_id: str) -> bool:
         with self._write() as conn:
             done = conn.execute(

@@ -120,7 +120,7 @@ class WorkerSupervisor:
             self._forget(process)
 
     def kill_worker(self) -> None:
-        """End the worker at once (it is restarted); used for a hard reset and a stuck cancel."""
+        """End the worker at once; the supervisor restarts it and gives its task back."""
         with self._lock:
             if self._process is not None and self._process.poll() is None:
                 self._process.kill()

@@ -58,6 +58,10 @@ class TaskCancelled(Exception):
     """The task stopped being ours (cancelled by a client, or taken back)."""
 
 
+class WorkerStopping(Exception):
+    """The worker was asked to stop while a task was running."""
+
+
 class Worker:
     """One worker; in production it runs alone in its own process, started by the supervisor."""
 
@@ -150,6 +154,9 @@ class Worker:
             self._process(task)
         except TaskCancelled:
             log.info("task %s: stopped, no longer ours (cancelled)", task.id)
+        except WorkerStopping:
+            self.store.release_task(task.id, self.id)
+            log.info("task %s: given back to the queue, the worker is stopping", task.id)
         except ModelUnavailable as exc:
             self._set_state("error", error=exc.detail)
             self.store.fail_task(task.id, self.id, exc.detail)
@@ -201,8 +208,10 @@ class Worker:
         ):  # fmt: skip
             raise TaskCancelled
         for phrase in run.phrases:
-            if cancelled.is_set() or self.should_stop():
+            if cancelled.is_set():
                 raise TaskCancelled
+            if self.should_stop():
+                raise WorkerStopping
             pending.append(phrase)
             now = time.monotonic()
             if now - last_save >= self.settings.progress_seconds:
