@@ -8,7 +8,7 @@ one task only. This module imports neither FastAPI nor faster-whisper.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -26,19 +26,6 @@ LANGUAGES = frozenset(
     ).split()
 )
 
-COMPUTE_TYPES = (
-    "auto",
-    "default",
-    "int8",
-    "int8_float32",
-    "int8_float16",
-    "int8_bfloat16",
-    "int16",
-    "float16",
-    "bfloat16",
-    "float32",
-)
-
 Device = Literal["auto", "cuda", "cpu"]
 Task = Literal["transcribe", "translate"]
 ComputeType = Literal[
@@ -53,6 +40,7 @@ ComputeType = Literal[
     "bfloat16",
     "float32",
 ]
+COMPUTE_TYPES: tuple[str, ...] = get_args(ComputeType)
 
 
 class RecognitionSettings(BaseModel):

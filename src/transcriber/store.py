@@ -380,6 +380,17 @@ class SqlTaskStore:
             values["duration"] = duration
         if effective is not None:
             values["effective"] = json.dumps(dict(effective), ensure_ascii=False)
+        return self._update_owned(task_id, worker_id, values, first_index, new_phrases)
+
+    def _update_owned(
+        self,
+        task_id: str,
+        worker_id: str,
+        values: Mapping[str, Any],
+        first_index: int,
+        new_phrases: Iterable[Phrase],
+    ) -> bool:
+        """Update a task only while ``worker_id`` runs it, and append its new phrases, atomically."""
         with self._write() as conn:
             done = conn.execute(
                 update(t.tasks)
@@ -412,25 +423,16 @@ class SqlTaskStore:
         duration: float | None,
     ) -> bool:
         now = utcnow()
-        with self._write() as conn:
-            done = conn.execute(
-                update(t.tasks)
-                .where(self._owned(task_id, worker_id))
-                .values(
-                    status=TaskStatus.COMPLETED.value,
-                    progress=1.0,
-                    eta_seconds=0.0,
-                    language=language,
-                    duration=duration,
-                    finished_at=now,
-                    heartbeat_at=now,
-                )
-                .returning(t.tasks.c.id)
-            ).first()
-            if done is None:
-                return False
-            self._insert_phrases(conn, task_id, first_index, new_phrases)
-        return True
+        values = {
+            "status": TaskStatus.COMPLETED.value,
+            "progress": 1.0,
+            "eta_seconds": 0.0,
+            "language": language,
+            "duration": duration,
+            "finished_at": now,
+            "heartbeat_at": now,
+        }
+        return self._update_owned(task_id, worker_id, values, first_index, new_phrases)
 
     def fail_task(self, task_id: str, worker_id: str | None, error: str) -> bool:
         condition = (
