@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# System packages the tests use: espeak-ng (speech with a known text), a PostgreSQL server.
+# System packages the tests use: espeak-ng (speech with a known text), a PostgreSQL server, and
+# chromium (the browser the UI tests drive through Playwright).
 # Installed with apt-get when missing and we are root; otherwise the tests that need them skip.
 set -euo pipefail
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
