@@ -37,6 +37,12 @@ class TaskOptions(BaseModel):
     initial_prompt: str | None = Field(None, max_length=2000)
 
 
+class TranscribeParams(TaskOptions):
+    """Query parameters of the one-call upload-and-create."""
+
+    name: str | None = Field(None, max_length=1000, description="Original file name (URL-encoded UTF-8)")
+
+
 class CreateTaskIn(TaskOptions):
     file_path: str | None = Field(None, description="stored_path returned by /api/v1/upload")
     upload_id: str | None = Field(None, description="id returned by /api/v1/upload (instead of file_path)")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from transcriber import recognition
 from transcriber.api.deps import ServicesDep
+from transcriber.api.receiving import raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import (
     CreatedTask,
     CreateTaskIn,
@@ -17,8 +18,10 @@ from transcriber.api.schemas import (
     Results,
     TaskOut,
     TaskPage,
+    TranscribeParams,
 )
 from transcriber.api.services import Services
+from transcriber.api.uploads import RAW_BODY
 from transcriber.domain import TaskStatus
 from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound
 from transcriber.store import TaskRecord, UploadRecord
@@ -94,6 +97,31 @@ def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
     options = body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True)
     _check_options(options, services)
     task = services.store.create_task(upload_id=upload.id, options=options)
+    return CreatedTask(
+        task_id=task.id,
+        status=task.status,
+        queue_position=task.queue_position,
+        upload_id=upload.id,
+        created_at=task.created_at,
+    )
+
+
+@router.post("/api/v1/transcribe", response_model=CreatedTask, openapi_extra=RAW_BODY)
+async def transcribe(
+    request: Request,
+    services: ServicesDep,
+    params: Annotated[TranscribeParams, Query()],
+) -> CreatedTask:
+    """Upload and create the task in one call: the file as the whole body (or multipart field
+    `file`), the name in `?name=`, per-task options as query parameters. Options are checked
+    before the file is received."""
+    chosen = params.model_dump(exclude={"name"}, exclude_none=True)
+    _check_options(chosen, services)
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        upload = await receive_multipart(request, services)
+    else:
+        upload = await receive_raw(request, services, raw_file_name(request, params.name))
+    task = services.store.create_task(upload_id=upload.id, options=chosen)
     return CreatedTask(
         task_id=task.id,
         status=task.status,

@@ -1,0 +1,149 @@
+"""Receiving a file from a request body, streamed to disk: multipart (``file`` field) or the bare body.
+
+Nothing is held in memory beyond one chunk; the size limit is enforced while streaming; a file that is
+not accepted leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from fastapi import Request
+from python_multipart.multipart import parse_options_header
+from starlette.concurrency import run_in_threadpool
+
+from transcriber import media
+from transcriber.api.multipart import FormParser, boundary_of
+from transcriber.api.services import Services
+from transcriber.errors import BadRequest, TooLarge
+from transcriber.storage import IncomingFile, display_name, new_upload_id, safe_extension
+from transcriber.store import UploadRecord
+
+FIELD = "file"
+_FILENAME_STAR = re.compile(r"""filename\*\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
+
+
+def _decode_header(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def filename_from_disposition(value: bytes) -> tuple[str, str | None]:
+    """The part's field name and file name (RFC 5987 ``filename*`` preferred; raw UTF-8 accepted)."""
+    _kind, params = parse_options_header(value)
+    name = _decode_header(params.get(b"name", b""))
+    star = _FILENAME_STAR.search(_decode_header(value))
+    if star:
+        charset, _, rest = star.group(1).strip().partition("'")
+        _lang, _, encoded = rest.partition("'")
+        try:
+            return name, unquote(encoded, encoding=charset or "utf-8", errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    raw = params.get(b"filename")
+    return name, _decode_header(raw) if raw is not None else None
+
+
+class FileFieldSink:
+    """Writes the first ``file`` part to an :class:`IncomingFile`, enforcing the size limit."""
+
+    def __init__(self, incoming: IncomingFile, max_bytes: int) -> None:
+        self.incoming = incoming
+        self.max_bytes = max_bytes
+        self.filename: str | None = None
+        self.found = False
+        self._in_file = False
+
+    def start_part(self, headers: dict[str, bytes]) -> None:
+        field, filename = filename_from_disposition(headers.get("content-disposition", b""))
+        self._in_file = field == FIELD and not self.found
+        if self._in_file:
+            self.found = True
+            self.filename = filename
+
+    def part_data(self, data: bytes) -> None:
+        if self._in_file:
+            write_limited(self.incoming, data, self.max_bytes)
+
+    def end_part(self) -> None:
+        self._in_file = False
+
+
+def write_limited(incoming: IncomingFile, data: bytes, max_bytes: int) -> None:
+    if incoming.size + len(data) > max_bytes:
+        raise TooLarge(f"the file is larger than the limit of {max_bytes} bytes")
+    incoming.write(data)
+
+
+async def receive_multipart(request: Request, services: Services) -> UploadRecord:
+    """Stream a multipart body's ``file`` field to disk, probe it, and register the upload."""
+    boundary = boundary_of(request.headers.get("content-type", ""))
+    incoming = services.storage.incoming()
+    sink = FileFieldSink(incoming, services.settings.limits.max_upload_bytes)
+    parser = FormParser(boundary, sink)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(parser.write, chunk)
+        parser.finalize()
+        if not sink.found:
+            raise BadRequest("the multipart body has no field named 'file'")
+        incoming.close()
+        return await run_in_threadpool(store_upload, services, incoming, sink.filename)
+    except ValueError as exc:  # python-multipart reports malformed bodies as ValueError subclasses
+        incoming.discard()
+        raise BadRequest(f"malformed multipart body: {exc}") from None
+    except BaseException:
+        incoming.discard()
+        raise
+
+
+def raw_file_name(request: Request, name: str | None) -> str | None:
+    """The file name of a bare-body upload: the ``name`` query parameter, else ``X-File-Name``
+    (percent-encoded UTF-8), else a ``filename`` in ``Content-Disposition``."""
+    if name:
+        return name
+    header = request.headers.get("x-file-name")
+    if header:
+        return unquote(header, encoding="utf-8", errors="replace")
+    disposition = request.headers.get("content-disposition")
+    if disposition:
+        return filename_from_disposition(disposition.encode("latin-1", errors="replace"))[1]
+    return None
+
+
+async def receive_raw(request: Request, services: Services, filename: str | None) -> UploadRecord:
+    """Stream a bare request body (the whole body is the file) to disk, probe it, register it."""
+    incoming = services.storage.incoming()
+    limit = services.settings.limits.max_upload_bytes
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(write_limited, incoming, chunk, limit)
+        incoming.close()
+        return await run_in_threadpool(store_upload, services, incoming, filename)
+    except BaseException:
+        incoming.discard()
+        raise
+
+
+def store_upload(services: Services, incoming: IncomingFile, filename: str | None) -> UploadRecord:
+    """Probe a received file; if it is audio we can decode, move it into storage and record it."""
+    info = media.probe(incoming.path)
+    upload_id = new_upload_id()
+    name = display_name(filename)
+    ext = safe_extension(name) or info.format.split(",")[0]
+    stored_name = f"{upload_id}.{ext}"
+    services.storage.commit(incoming, stored_name)
+    return services.store.add_upload(
+        upload_id=upload_id,
+        original_name=name,
+        stored_name=stored_name,
+        size=incoming.size,
+        duration=info.duration,
+        format=info.format,
+        sha256=incoming.sha256,
+    )
