@@ -48,12 +48,16 @@ def seed_draft_multipart(
     return writer.close()
 
 
-def kit_multipart(data: bytes, filename: str, boundary: str, mime: str) -> bytes:
-    """Our kit's multipart writer: ЗаписьДанных(Поток, UTF8, LittleEndian, "", "", Ложь), explicit CRLF."""
+def kit_multipart(data: bytes, filename: str, boundary: str) -> bytes:
+    """Our kit's ЗагрузитьФайлMultipart: ЗаписьДанных(Поток, UTF8, LittleEndian, "", "", Ложь) with explicit
+    CRLF, the raw UTF-8 name plus RFC 5987 ``filename*``, and an octet-stream part (docs/1c.md)."""
     writer = DataWriter(separator="", bom=False)
     writer.write_line("--" + boundary + CRLF)
-    writer.write_line('Content-Disposition: form-data; name="file"; filename="' + filename + '"' + CRLF)
-    writer.write_line("Content-Type: " + mime + CRLF + CRLF)
+    writer.write_line(
+        'Content-Disposition: form-data; name="file"; filename="' + filename + '"; '
+        + "filename*=UTF-8''" + url_name(filename) + CRLF
+    )  # fmt: skip
+    writer.write_line("Content-Type: application/octet-stream" + CRLF + CRLF)
     writer.write(data)
     writer.write_line(CRLF + "--" + boundary + "--" + CRLF)
     return writer.close()
@@ -65,7 +69,8 @@ def url_name(name: str) -> str:
 
 
 def json_body(value: dict[str, object], *, bom: bool) -> bytes:
-    """ЗаписатьJSON with default settings (CRLF, tab indents), then УстановитьТелоСтрокой(Тело, UTF8),
-    which writes a BOM unless ИспользованиеByteOrderMark.НеИспользовать is passed."""
+    """ЗаписатьJSON with default settings (CRLF, tab indents), then УстановитьТелоИзСтроки(Тело, UTF8),
+    which writes a BOM unless ИспользованиеByteOrderMark.НеИспользовать is passed (the seed's draft does
+    not pass it; our kit does, and sends no BOM)."""
     text = json.dumps(value, ensure_ascii=False, indent="\t").replace("\n", CRLF)
     return (BOM if bom else b"") + text.encode("utf-8")

@@ -111,8 +111,8 @@ def test_kit_flow_raw_upload(http: httpx.Client, speech_file: Path) -> None:
     assert uploaded["name"] == "Звонок «Ромашка» 01.flac"
     created = http.post(
         "/api/v1/create_task",
-        content=json_body({"upload_id": uploaded["id"], "language": "en"}, bom=True),
-        headers=JSON_1C,
+        content=json_body({"language": "en", "upload_id": uploaded["id"]}, bom=False),
+        headers=JSON_1C | {"Accept": "application/json"},
     )
     assert created.status_code == 200, created.text
     check_transcript(http, str(read_json(created)["task_id"]))
@@ -120,7 +120,7 @@ def test_kit_flow_raw_upload(http: httpx.Client, speech_file: Path) -> None:
 
 def test_kit_flow_multipart_and_one_call(http: httpx.Client, speech_file: Path) -> None:
     data = speech_file.read_bytes()
-    body = kit_multipart(data, "Запись.flac", BOUNDARY, "audio/flac")
+    body = kit_multipart(data, "Запись.flac", BOUNDARY)
     upload = http.post(
         "/api/v1/upload", content=body, headers={"Content-Type": "multipart/form-data; boundary=" + BOUNDARY}
     )

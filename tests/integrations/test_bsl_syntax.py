@@ -1,0 +1,302 @@
+"""The 1C kit in integrations/1c: every .bsl file parses with tree-sitter-bsl, the checker catches broken
+code, and the kit keeps clear of the seed draft's mistakes (checked on the syntax tree, not on text)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import tree_sitter
+
+ROOT = Path(__file__).resolve().parents[2]
+KIT = ROOT / "integrations" / "1c"
+
+
+def _load_checker() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("check_bsl", ROOT / "scripts" / "check_bsl.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("check_bsl", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_bsl = _load_checker()
+
+
+def write(tmp_path: Path, text: str, name: str = "Модуль.bsl") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- the repository's files ---
+
+
+def test_kit_files_parse_without_errors() -> None:
+    files, problems = check_bsl.check_paths([ROOT / "integrations"])
+    assert len(files) >= 2, files
+    assert [str(p) for p in problems] == []
+
+
+def test_kit_has_the_common_module_and_the_form_module() -> None:
+    names = {p.name for p in check_bsl.bsl_files([KIT])}
+    assert "ОбщийМодуль.РаспознаваниеРечи.bsl" in names
+    assert "Форма.ФормаРаспознавания.bsl" in names
+
+
+def test_kit_files_are_utf8_with_bom() -> None:
+    # Like Designer and EDT dumps: the Configurator and Notepad recognise UTF-8 by the BOM.
+    for path in check_bsl.bsl_files([KIT]):
+        data = path.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), path.name
+        data.decode("utf-8")
+
+
+def test_main_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_bsl.main([]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"check_bsl: \d+ files checked, 0 errors", out)
+
+
+# --- the checker catches broken code ---
+
+SEED_LINE = (
+    '\tСтрока = "--" + Граница + Символы.ПС\n'
+    '\t\t+ "Content-Disposition: form-data; name=\\"file\\"; filename=\\"" + Имя + "\\"" + Символы.ПС;\n'
+)
+
+
+def test_seed_backslash_quote_escape_is_an_error(tmp_path: Path) -> None:
+    # The seed's draft escapes quotes as \" (C style); BSL doubles them: "".
+    path = write(tmp_path, "Процедура Загрузить()\n" + SEED_LINE + "КонецПроцедуры\n")
+    problems = check_bsl.check_file(path)
+    assert problems
+    assert {p.line for p in problems} == {3}
+
+
+def test_the_same_line_with_doubled_quotes_is_fine(tmp_path: Path) -> None:
+    fixed = SEED_LINE.replace('\\"', '""')
+    path = write(tmp_path, "Процедура Загрузить()\n" + fixed + "КонецПроцедуры\n")
+    assert check_bsl.check_file(path) == []
+
+
+def test_missing_end_of_procedure_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "&НаКлиенте\nПроцедура Опрос()\n\tСтатус = 1;\n")
+    assert check_bsl.check_file(path)
+
+
+def test_missing_end_of_if_is_an_error(tmp_path: Path) -> None:
+    text = "Функция Ф(А)\n\tЕсли А Тогда\n\t\tВозврат 1;\n\tВозврат 0;\nКонецФункции\n"
+    assert check_bsl.check_file(write(tmp_path, text))
+
+
+def test_column_counts_characters_not_bytes(tmp_path: Path) -> None:
+    path = write(tmp_path, 'Процедура П()\n\tТекст = "привет \\"мир\\"";\nКонецПроцедуры\n')
+    first = check_bsl.check_file(path)[0]
+    assert (first.line, first.column) == (2, 20)  # the "м" right after the \" escape
+
+
+def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "Модуль.bsl"
+    path.write_bytes(b"\xef\xbb\xbf" + "Процедура П()\r\n\tА = 1;\r\nКонецПроцедуры\r\n".encode())
+    assert check_bsl.check_file(path) == []
+
+
+def test_invalid_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "Модуль.bsl"
+    path.write_bytes("Процедура П()\n".encode() + '\tА = "Привет";\n'.encode("cp1251") + b"\n")
+    assert [p.message for p in check_bsl.check_file(path)] == ["the file is not valid UTF-8"]
+
+
+def test_main_prints_file_line_col_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "Процедура Хорошая()\nКонецПроцедуры\n", "Хороший.bsl")
+    write(tmp_path, "Процедура Загрузить()\n" + SEED_LINE + "КонецПроцедуры\n", "Черновик.bsl")
+    assert check_bsl.main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"Черновик\.bsl:3:\d+: error: ", out), out
+    assert "Хороший.bsl:" not in out
+    assert "check_bsl: 2 files checked" in out
+
+
+def test_main_fails_when_there_is_nothing_to_check(tmp_path: Path) -> None:
+    assert check_bsl.main([str(tmp_path)]) == 1
+
+
+# --- the kit avoids the seed draft's mistakes ---
+
+
+def _tree(path: Path) -> tuple[tree_sitter.Node, bytes]:
+    source = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    return check_bsl.new_parser().parse(source).root_node, source
+
+
+def _text(node: tree_sitter.Node, source: bytes) -> str:
+    return source[node.start_byte : node.end_byte].decode()
+
+
+def _descendants(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+def _names(node: tree_sitter.Node, source: bytes) -> set[str]:
+    """Identifiers and properties used in code (comments and strings are not looked at)."""
+    return {_text(n, source) for n in _descendants(node) if n.type in ("identifier", "property")}
+
+
+def _methods(root: tree_sitter.Node, source: bytes) -> Iterator[tuple[str, str, tree_sitter.Node]]:
+    """(compilation directive, name, node) of every procedure and function."""
+    directive = ""
+    for child in root.children:
+        if child.type == "preprocessor" and any(c.type == "annotation" for c in child.children):
+            directive = _text(child, source).strip()
+        elif child.type in ("procedure_definition", "function_definition"):
+            name = child.child_by_field_name("name")
+            assert name is not None
+            yield directive, _text(name, source), child
+            directive = ""
+
+
+def _argument_count(arguments: tree_sitter.Node) -> int:
+    """Positional arguments, counting skipped ones: f(a, , c) has 3."""
+    commas = sum(1 for c in arguments.children if c.type == ",")
+    return commas + 1 if any(c.is_named or c.type == "," for c in arguments.children) else 0
+
+
+def _calls(node: tree_sitter.Node, source: bytes) -> Iterator[tuple[str, str]]:
+    """(name, argument list text) of method calls and of Новый expressions (``Новый Массив`` has "")."""
+    for n in _descendants(node):
+        if n.type == "method_call":
+            name, args = n.child_by_field_name("name"), n.child_by_field_name("arguments")
+        elif n.type == "new_expression":
+            name, args = n.child_by_field_name("type"), n.child_by_field_name("arguments")
+        else:
+            continue
+        if name is not None:
+            yield _text(name, source), "" if args is None else _text(args, source)
+
+
+def _argument_count(arguments: str) -> int:
+    """Positional arguments in "(...)", counting skipped ones: (a, , c) has 3. Good enough for
+    argument lists whose arguments contain no commas of their own."""
+    return arguments.count(",") + 1 if arguments.strip("() ") or "," in arguments else 0
+
+
+KIT_FILES = sorted(KIT.glob("*.bsl"))
+
+
+FORBIDDEN_CALLS = {
+    "ЗаписьДвоичныхДанных": "not a 1C 8.3 type: ЗаписьДанных over ПотокВПамяти",
+    "УстановитьТелоСтрокой": "not a method: HTTPЗапрос.УстановитьТелоИзСтроки",
+    "СтрокаВJSON": "not a platform function: ЗаписьJSON + ЗаписатьJSON",
+    "Отправить": "not a method: HTTPСоединение.ОтправитьДляОбработки / Получить",
+    "ПоместитьФайл": "modal",
+    "ПолучитьФайл": "modal",
+    "Предупреждение": "modal: СообщениеПользователю / ПоказатьПредупреждение",
+    "Вопрос": "modal",
+}
+
+
+SERVER_ONLY = {"Справочники", "HTTPСоединение", "HTTPЗапрос", "ДвоичныеДанные", "ПолучитьОбъект"}
+CLIENT_DIRECTIVES = ("&НаКлиенте", "&НаКлиентеНаСервереБезКонтекста")
+
+
+def seed_mistakes(path: Path) -> list[str]:
+    """Calls the seed's draft made that do not exist in 1C 8.3 or are modal; ЭлементыФормы."""
+    root, source = _tree(path)
+    called = {name for name, _ in _calls(root, source)}
+    found = [f"{name}: {FORBIDDEN_CALLS[name]}" for name in sorted(called & FORBIDDEN_CALLS.keys())]
+    if "ЭлементыФормы" in _names(root, source):
+        found.append("ЭлементыФормы: ordinary forms only; poll with ПодключитьОбработчикОжидания")
+    return found
+
+
+def server_work_on_the_client(path: Path) -> list[str]:
+    """Client methods that use HTTP, catalog objects or read files into ДвоичныеДанные."""
+    root, source = _tree(path)
+    return [
+        f"{name}: {', '.join(sorted(used))}"
+        for directive, name, method in _methods(root, source)
+        if directive in CLIENT_DIRECTIVES and (used := _names(method, source) & SERVER_ONLY)
+    ]
+
+
+@pytest.mark.parametrize("path", KIT_FILES, ids=[p.name for p in KIT_FILES])
+def test_kit_has_none_of_the_seed_drafts_calls(path: Path) -> None:
+    assert seed_mistakes(path) == []
+
+
+@pytest.mark.parametrize("path", KIT_FILES, ids=[p.name for p in KIT_FILES])
+def test_kit_client_code_does_no_http_and_touches_no_catalog_objects(path: Path) -> None:
+    assert server_work_on_the_client(path) == []
+
+
+SEED_CLIENT_CODE = """\
+&НаКлиенте
+Процедура Загрузить(Команда)
+	Ауд = Справочники.Аудиофайлы.СоздатьЭлемент();
+	Поток = Новый ЗаписьДвоичныхДанных;
+	Двоич = Новый ДвоичныеДанные(ПутьКФайлу);
+	Ответ = Соед.Отправить(Запрос);
+	ЭлементыФормы.Таймер.Включить();
+КонецПроцедуры
+
+&НаСервереБезКонтекста
+Функция НаСервере()
+	Возврат Справочники.Аудиофайлы.СоздатьЭлемент();
+КонецФункции
+"""
+
+
+def test_the_structural_checks_catch_the_seed_drafts_client_code(tmp_path: Path) -> None:
+    path = write(tmp_path, SEED_CLIENT_CODE)
+    assert check_bsl.check_file(path) == []
+    assert [m.split(":")[0] for m in seed_mistakes(path)] == [
+        "ЗаписьДвоичныхДанных",
+        "Отправить",
+        "ЭлементыФормы",
+    ]
+    assert server_work_on_the_client(path) == ["Загрузить: ДвоичныеДанные, Справочники"]
+
+
+def test_http_connections_have_a_timeout_and_json_is_read_into_a_map() -> None:
+    root, source = _tree(KIT / "ОбщийМодуль.РаспознаваниеРечи.bsl")
+    calls = [(name, args.replace(" ", "")) for name, args in _calls(root, source)]
+
+    connections = [args for name, args in calls if name == "HTTPСоединение"]
+    assert connections
+    for args in connections:  # Сервер, Порт, Пользователь, Пароль, Прокси, Таймаут, ЗащищенноеСоединение
+        assert _argument_count(args) == 7, args
+        assert ",,,Таймаут," in args, args
+
+    reads = [args for name, args in calls if name == "ПрочитатьJSON"]
+    assert reads
+    assert all(args.endswith(",Истина)") for args in reads), reads  # objects become Соответствие
+
+    for name, args in calls:
+        if name == "ПолучитьТелоКакСтроку":
+            assert args == "(КодировкаТекста.UTF8)"
+        if name == "УстановитьТелоИзСтроки":
+            assert args.endswith(",КодировкаТекста.UTF8,ИспользованиеByteOrderMark.НеИспользовать)"), args
+        if name == "ЗаписьДанных":  # no line separator of its own, no BOM
+            assert args.endswith(',КодировкаТекста.UTF8,ПорядокБайтов.LittleEndian,"","",Ложь)'), args
+
+
+def test_the_form_polls_with_an_idle_handler_and_stops_on_every_final_status() -> None:
+    root, source = _tree(KIT / "Форма.ФормаРаспознавания.bsl")
+    calls = {name for name, _ in _calls(root, source)}
+    assert {"ПодключитьОбработчикОжидания", "ОтключитьОбработчикОжидания"} <= calls
+    assert "НачатьПомещениеФайлаНаСервер" in calls
+    strings = {_text(n, source) for n in _descendants(root) if n.type == "string"}
+    for status in ("PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"):
+        assert f'"{status}"' in strings, status
