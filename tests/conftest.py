@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -124,7 +125,7 @@ class Harness:
 
     client: TestClient
     services: Services
-    engine: FakeTranscriber
+    engine: Any
 
     def worker(self) -> Worker:
         worker = Worker(

@@ -36,6 +36,30 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _warn_about_exposure(settings: Settings) -> None:
+    keys = bool(settings.api_keys and settings.api_keys.get_secret_value().strip()) or bool(
+        settings.api_keys_file
+    )
+    if keys:
+        log.info("API keys are required for the API, exports and the web UI's data")
+    elif settings.host in LOOPBACK:
+        log.info(
+            "no API keys configured: listening on this machine only (%s); to serve other machines set "
+            "TRANSCRIBE_API_KEYS and --host 0.0.0.0",
+            settings.host,
+        )
+    else:
+        log.warning(
+            "listening on %s WITHOUT API keys: anyone who can reach port %d can upload files and read "
+            "transcripts. Set TRANSCRIBE_API_KEYS (or TRANSCRIBE_API_KEYS_FILE) to require a key.",
+            settings.host,
+            settings.port,
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -44,13 +68,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _setup_logging(settings.log_level)
     app = create_app(settings)
+    _warn_about_exposure(settings)
     log.info(
         "serving on http://%s:%d (data in %s); API docs at /docs, health at /health",
         settings.host,
         settings.port,
         settings.data_dir.resolve(),
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,  # open event streams (the web UI) must not hold up a shutdown
+    )
     return 0
 
 

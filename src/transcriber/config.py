@@ -45,6 +45,15 @@ class LimitSettings(BaseModel):
     max_upload_bytes: int = Field(2 * 1024**3, gt=0)
     """The largest accepted upload, in bytes (default 2 GiB)."""
 
+    max_duration_seconds: float = Field(12 * 3600, gt=0)
+    """The longest accepted recording, in seconds (default 12 hours)."""
+
+    max_pending_tasks: int = Field(10_000, gt=0)
+    """How many tasks may wait in the queue; more get 429 with Retry-After."""
+
+    min_free_disk_bytes: int = Field(256 * 1024**2, ge=0)
+    """Uploads are refused (507) when less than this would remain free on the data disk."""
+
 
 class Settings(BaseSettings):
     """Everything the service needs to run. Environment variables: ``TRANSCRIBE_<NAME>``, nested with
@@ -76,7 +85,14 @@ class Settings(BaseSettings):
     """Log level: debug, info, warning, error."""
 
     api_keys: SecretStr | None = None
-    """Reserved for API keys (comma-separated); not enforced yet."""
+    """API keys, comma-separated (``name:key`` or bare keys, 16+ characters each). When any key is
+    configured, every API, export and UI data route requires one."""
+
+    api_keys_file: Path | None = None
+    """A file of API keys, one ``name:key`` per line; re-read when it changes (rotation without restart)."""
+
+    cors_origins: list[str] = []
+    """Origins allowed to call the API from a browser (CORS); empty: CORS off."""
 
     worker: WorkerSettings = WorkerSettings()
     limits: LimitSettings = LimitSettings()

@@ -71,3 +71,25 @@ class BadRequest(ServiceError):
     """The request itself is malformed (e.g. not multipart, no ``file`` field)."""
 
     code = "bad_request"
+
+
+class Unauthorized(ServiceError):
+    """No valid API key."""
+
+    code = "unauthorized"
+
+
+class QueueFull(ServiceError):
+    """Too many pending tasks; ``retry_after`` seconds is a fair time to try again."""
+
+    code = "queue_full"
+
+    def __init__(self, detail: str, retry_after: int = 30) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(ServiceError):
+    """The disk has no room for an upload."""
+
+    code = "insufficient_storage"

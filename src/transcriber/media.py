@@ -51,11 +51,7 @@ def probe(path: Path) -> MediaInfo:
                     break
             if decoded == 0:
                 raise _unsupported("no audio could be decoded from the file")
-            duration = _duration(container, stream)
-            if duration is None:
-                duration = decoded_seconds + sum(
-                    f.samples / float(f.sample_rate or 1) for f in container.decode(stream)
-                )
+            duration = _measured_duration(path) or _duration(container, stream) or decoded_seconds
             return MediaInfo(
                 format=str(container.format.name),
                 codec=str(stream.codec_context.name),
@@ -69,9 +65,40 @@ def probe(path: Path) -> MediaInfo:
         raise _unsupported(f"the file is not audio that can be decoded ({type(exc).__name__})") from None
 
 
+def _measured_duration(path: Path) -> float | None:
+    """The audio's real length from its packets' timestamps (no decoding): headers can claim more
+    than a truncated file holds, or nothing at all."""
+    end = 0.0
+    total = 0.0
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.audio[0]
+        base = stream.time_base
+        if base is None:
+            return None
+        start = stream.start_time or 0
+        for packet in container.demux(stream):
+            if packet.duration:
+                total += float(packet.duration * base)
+                if packet.pts is not None:
+                    end = max(end, float((packet.pts - start + packet.duration) * base))
+    return end or total or None
+
+
 def _duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return float(container.duration) / av.time_base
     return None
+
+
+_EXTENSION_OF_FORMAT = {"mov": "mp4", "matroska": "mkv", "asf": "wma", "mpegts": "ts", "s16le": "pcm"}
+
+
+def file_extension(format_name: str, preferred: str) -> str:
+    """The extension to store a probed file under: the client's own (``preferred``) when it names the
+    detected container (``m4a`` for ``mov,mp4,m4a,...``), else one that matches the content."""
+    names = format_name.split(",")
+    if preferred and preferred in names:
+        return preferred
+    return _EXTENSION_OF_FORMAT.get(names[0], names[0])

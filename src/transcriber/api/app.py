@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.middleware.cors import CORSMiddleware
 
 from transcriber import __version__, recognition
-from transcriber.api import errors, exports, health, settings_routes, tasks, uploads
+from transcriber.api import access, docs, errors, events, exports, health, settings_routes, tasks, ui, uploads
 from transcriber.api.responses import UTF8JSONResponse
+from transcriber.api.security import ApiKeyMiddleware, KeyRing, SecurityHeadersMiddleware
 from transcriber.api.services import Services
 from transcriber.config import Settings
 from transcriber.db import create_db_engine, migrate
@@ -34,6 +35,8 @@ Errors come as `{"code": ..., "detail": ...}`.
 def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) -> FastAPI:
     """Build the application. ``environ`` supplies the ``WHISPER_*`` baseline (default: os.environ)."""
     base_recognition = recognition.from_environ(os.environ if environ is None else environ)
+    inline_keys = settings.api_keys.get_secret_value() if settings.api_keys else None
+    keyring = KeyRing(inline_keys, settings.api_keys_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,14 +70,23 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=UTF8JSONResponse,
+        docs_url=None,
+        redoc_url=None,
     )
+    app.state.keyring = keyring
     errors.install(app)
+    docs.install(app)
+    # Middleware added last runs first: CORS answers preflights before the key check.
+    app.add_middleware(ApiKeyMiddleware, keyring=keyring)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-File-Name"],
+        )
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        # The web UI arrives in a later version; until then the root shows the API documentation.
-        return RedirectResponse("/docs")
-
-    for module in (uploads, tasks, exports, settings_routes, health):
+    for module in (uploads, tasks, exports, settings_routes, health, events, ui, access):
         app.include_router(module.router)
     return app

@@ -13,6 +13,9 @@ from transcriber.api.responses import UTF8JSONResponse
 
 STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.TooLarge, 413),
+    (errors.Unauthorized, 401),
+    (errors.QueueFull, 429),
+    (errors.InsufficientStorage, 507),
     (errors.BadRequest, 400),
     (errors.InvalidSettings, 422),
     (errors.PathOutsideStorage, 400),
@@ -43,7 +46,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ServiceError)
     async def _service_error(_request: Request, exc: errors.ServiceError) -> UTF8JSONResponse:
         extra = {"key": exc.key} if isinstance(exc, errors.InvalidSettings) else {}
-        return UTF8JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=status_of(exc))
+        headers = {}
+        if isinstance(exc, errors.QueueFull):
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, errors.Unauthorized):
+            headers["WWW-Authenticate"] = "Bearer"
+        return UTF8JSONResponse(
+            error_body(exc.code, exc.detail, **extra), status_code=status_of(exc), headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> UTF8JSONResponse:

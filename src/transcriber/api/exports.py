@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from transcriber.api.deps import ServicesDep
+from transcriber.api.schemas import ERROR_RESPONSES
 from transcriber.domain import TaskStatus, Transcript
 from transcriber.errors import Conflict, NotFound
 from transcriber.exporters import FORMATS, content_disposition, export_filename
 
-router = APIRouter(tags=["export"])
+router = APIRouter(tags=["export"], responses=ERROR_RESPONSES)
 
 
 @router.get(

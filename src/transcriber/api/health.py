@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from transcriber import __version__
 from transcriber.api.deps import ServicesDep
 from transcriber.api.responses import UTF8JSONResponse
+from transcriber.api.schemas import ERROR_RESPONSES
 from transcriber.api.services import Services
 from transcriber.domain import TaskStatus
 from transcriber.store import utcnow
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 
 READY_STATES = ("idle", "busy")
 
@@ -56,14 +57,22 @@ def health_report(services: Services) -> dict[str, Any]:
     }
 
 
+def _visible(report: dict[str, Any], request: Request) -> dict[str, Any]:
+    """Without a valid key (when keys are configured) only liveness and readiness are shown."""
+    if getattr(request.state, "authenticated", True):
+        return report
+    return {"status": report["status"], "ready": report["ready"]}
+
+
 @router.get("/health")
-def health(services: ServicesDep) -> dict[str, Any]:
-    """Always 200 while the API is up; `ready` tells whether a worker has a model loaded."""
-    return health_report(services)
+def health(services: ServicesDep, request: Request) -> dict[str, Any]:
+    """Always 200 while the API is up; `ready` tells whether a worker has a model loaded.
+    Details (model, device, workers, queue) need an API key when keys are configured."""
+    return _visible(health_report(services), request)
 
 
-@router.get("/health/ready")
-def ready(services: ServicesDep) -> UTF8JSONResponse:
+@router.get("/health/ready", responses={503: {"description": "No worker is ready to transcribe"}})
+def ready(services: ServicesDep, request: Request) -> UTF8JSONResponse:
     """200 when a worker is ready to transcribe, else 503 (for load balancers and scripts)."""
     report = health_report(services)
-    return UTF8JSONResponse(report, status_code=200 if report["ready"] else 503)
+    return UTF8JSONResponse(_visible(report, request), status_code=200 if report["ready"] else 503)

@@ -6,7 +6,12 @@ not accepted leaves nothing behind.
 
 from __future__ import annotations
 
+import errno
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import unquote
 
 from fastapi import Request
@@ -16,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from transcriber import media
 from transcriber.api.multipart import FormParser, boundary_of
 from transcriber.api.services import Services
-from transcriber.errors import BadRequest, TooLarge
+from transcriber.errors import BadRequest, InsufficientStorage, TooLarge
 from transcriber.storage import IncomingFile, display_name, new_upload_id, safe_extension
 from transcriber.store import UploadRecord
 
@@ -47,12 +52,46 @@ def filename_from_disposition(value: bytes) -> tuple[str, str | None]:
     return name, _decode_header(raw) if raw is not None else None
 
 
+DISK_CHECK_EVERY = 32 * 1024**2
+
+
+class DiskGuard:
+    """Refuses an upload before and while it streams if the disk would drop below the free-space floor."""
+
+    def __init__(self, folder: Path, min_free: int) -> None:
+        self.folder = folder
+        self.min_free = min_free
+        self._next_check = 0
+
+    def check(self, written: int) -> None:
+        if written < self._next_check:
+            return
+        self._next_check = written + DISK_CHECK_EVERY
+        if shutil.disk_usage(self.folder).free < self.min_free + DISK_CHECK_EVERY:
+            raise InsufficientStorage(
+                "not enough free disk space for the upload; free some space on the server "
+                "(old uploads and tasks can be deleted through the API)"
+            )
+
+
+@contextmanager
+def disk_errors() -> Iterator[None]:
+    """An OS 'disk full' while writing becomes 507, not a 500."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage("the disk is full; the upload was not stored") from None
+        raise
+
+
 class FileFieldSink:
     """Writes the first ``file`` part to an :class:`IncomingFile`, enforcing the size limit."""
 
-    def __init__(self, incoming: IncomingFile, max_bytes: int) -> None:
+    def __init__(self, incoming: IncomingFile, max_bytes: int, guard: DiskGuard) -> None:
         self.incoming = incoming
         self.max_bytes = max_bytes
+        self.guard = guard
         self.filename: str | None = None
         self.found = False
         self._in_file = False
@@ -66,23 +105,32 @@ class FileFieldSink:
 
     def part_data(self, data: bytes) -> None:
         if self._in_file:
-            write_limited(self.incoming, data, self.max_bytes)
+            write_limited(self.incoming, data, self.max_bytes, self.guard)
 
     def end_part(self) -> None:
         self._in_file = False
 
 
-def write_limited(incoming: IncomingFile, data: bytes, max_bytes: int) -> None:
+def write_limited(incoming: IncomingFile, data: bytes, max_bytes: int, guard: DiskGuard) -> None:
     if incoming.size + len(data) > max_bytes:
         raise TooLarge(f"the file is larger than the limit of {max_bytes} bytes")
-    incoming.write(data)
+    guard.check(incoming.size)
+    with disk_errors():
+        incoming.write(data)
+
+
+def _guard(services: Services) -> DiskGuard:
+    guard = DiskGuard(services.storage.root, services.settings.limits.min_free_disk_bytes)
+    guard.check(0)
+    return guard
 
 
 async def receive_multipart(request: Request, services: Services) -> UploadRecord:
     """Stream a multipart body's ``file`` field to disk, probe it, and register the upload."""
     boundary = boundary_of(request.headers.get("content-type", ""))
+    guard = _guard(services)
     incoming = services.storage.incoming()
-    sink = FileFieldSink(incoming, services.settings.limits.max_upload_bytes)
+    sink = FileFieldSink(incoming, services.settings.limits.max_upload_bytes, guard)
     parser = FormParser(boundary, sink)
     try:
         async for chunk in request.stream():
@@ -91,7 +139,8 @@ async def receive_multipart(request: Request, services: Services) -> UploadRecor
         parser.finalize()
         if not sink.found:
             raise BadRequest("the multipart body has no field named 'file'")
-        incoming.close()
+        with disk_errors():
+            incoming.close()
         return await run_in_threadpool(store_upload, services, incoming, sink.filename)
     except ValueError as exc:  # python-multipart reports malformed bodies as ValueError subclasses
         incoming.discard()
@@ -117,13 +166,15 @@ def raw_file_name(request: Request, name: str | None) -> str | None:
 
 async def receive_raw(request: Request, services: Services, filename: str | None) -> UploadRecord:
     """Stream a bare request body (the whole body is the file) to disk, probe it, register it."""
+    guard = _guard(services)
     incoming = services.storage.incoming()
     limit = services.settings.limits.max_upload_bytes
     try:
         async for chunk in request.stream():
             if chunk:
-                await run_in_threadpool(write_limited, incoming, chunk, limit)
-        incoming.close()
+                await run_in_threadpool(write_limited, incoming, chunk, limit, guard)
+        with disk_errors():
+            incoming.close()
         return await run_in_threadpool(store_upload, services, incoming, filename)
     except BaseException:
         incoming.discard()
@@ -133,9 +184,15 @@ async def receive_raw(request: Request, services: Services, filename: str | None
 def store_upload(services: Services, incoming: IncomingFile, filename: str | None) -> UploadRecord:
     """Probe a received file; if it is audio we can decode, move it into storage and record it."""
     info = media.probe(incoming.path)
+    longest = services.settings.limits.max_duration_seconds
+    if info.duration > longest:
+        raise TooLarge(
+            f"the recording is {info.duration / 3600:.1f} h long; the limit is {longest / 3600:.1f} h "
+            "(TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS)"
+        )
     upload_id = new_upload_id()
     name = display_name(filename)
-    ext = safe_extension(name) or info.format.split(",")[0]
+    ext = media.file_extension(info.format, safe_extension(name))
     stored_name = f"{upload_id}.{ext}"
     services.storage.commit(incoming, stored_name)
     return services.store.add_upload(

@@ -98,3 +98,35 @@ class ResetOut(BaseModel):
 
 class DeletedOut(BaseModel):
     deleted: str
+
+
+class ProblemOut(BaseModel):
+    """Part of a request validation error."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every error: a stable machine-readable `code` and a `detail` that says what to fix."""
+
+    code: str
+    detail: str
+    key: str | None = Field(None, description="The setting at fault (invalid_setting)")
+    errors: list[ProblemOut] | None = Field(None, description="Each problem (invalid_request)")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "Bad request (malformed body, a path outside storage, an empty file)",
+        401: "An API key is required or not valid",
+        404: "Not found",
+        409: "Conflicts with the current state",
+        413: "File too large or recording too long",
+        415: "Not audio that can be decoded",
+        422: "Invalid value",
+        429: "Queue full (see Retry-After)",
+        507: "Not enough disk space",
+    }.items()
+}

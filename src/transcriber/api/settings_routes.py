@@ -8,10 +8,11 @@ from fastapi import APIRouter, Body
 
 from transcriber import recognition
 from transcriber.api.deps import ServicesDep
+from transcriber.api.schemas import ERROR_RESPONSES
 from transcriber.api.services import Services
 from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable
 
-router = APIRouter(tags=["settings"])
+router = APIRouter(tags=["settings"], responses=ERROR_RESPONSES)
 
 EXAMPLE = {"WHISPER_LANGUAGE": "ru", "WHISPER_BEAM": 5, "WHISPER_PROMPT": ""}
 

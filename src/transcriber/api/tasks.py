@@ -10,6 +10,7 @@ from transcriber import recognition
 from transcriber.api.deps import ServicesDep
 from transcriber.api.receiving import raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import (
+    ERROR_RESPONSES,
     CreatedTask,
     CreateTaskIn,
     DeletedOut,
@@ -23,10 +24,10 @@ from transcriber.api.schemas import (
 from transcriber.api.services import Services
 from transcriber.api.uploads import RAW_BODY
 from transcriber.domain import TaskStatus
-from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound
+from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound, QueueFull
 from transcriber.store import TaskRecord, UploadRecord
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
 
 def task_out(task: TaskRecord, services: Services, *, with_results: bool) -> TaskOut:
@@ -89,6 +90,16 @@ def _check_options(options: dict[str, Any], services: Services) -> None:
             raise InvalidSettings("model", exc.detail) from None
 
 
+def _admit(services: Services) -> None:
+    """Refuse new work (429 with Retry-After) while the queue is at its limit."""
+    limit = services.settings.limits.max_pending_tasks
+    pending = services.store.count_by_status()[TaskStatus.PENDING]
+    if pending >= limit:
+        raise QueueFull(
+            f"the queue is full ({pending} tasks waiting, limit {limit}); try again later", retry_after=60
+        )
+
+
 @router.post("/api/v1/create_task", response_model=CreatedTask)
 def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
     """Queue a task for an uploaded file. `file_path` must be a `stored_path` from `/api/v1/upload`;
@@ -96,6 +107,7 @@ def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
     upload = _find_upload(body, services)
     options = body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True)
     _check_options(options, services)
+    _admit(services)
     task = services.store.create_task(upload_id=upload.id, options=options)
     return CreatedTask(
         task_id=task.id,
@@ -117,6 +129,7 @@ async def transcribe(
     before the file is received."""
     chosen = params.model_dump(exclude={"name"}, exclude_none=True)
     _check_options(chosen, services)
+    _admit(services)
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
         upload = await receive_multipart(request, services)
     else:
@@ -149,7 +162,7 @@ def list_tasks(
     services: ServicesDep,
     status: Annotated[list[TaskStatus] | None, Query(description="Filter; repeat for several")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> TaskPage:
     """Tasks, newest first, without results."""
     items, total = services.store.list_tasks(statuses=status, limit=limit, offset=offset)

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query, Request
 
 from transcriber.api.deps import ServicesDep
 from transcriber.api.receiving import FIELD, raw_file_name, receive_multipart, receive_raw
-from transcriber.api.schemas import DeletedOut, UploadList, UploadOut
+from transcriber.api.schemas import ERROR_RESPONSES, DeletedOut, UploadList, UploadOut
 from transcriber.api.services import Services
 from transcriber.errors import NotFound
 from transcriber.store import UploadRecord
 
-router = APIRouter(tags=["uploads"])
+router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
 
 MULTIPART_BODY = {
     "requestBody": {
@@ -76,9 +76,13 @@ async def upload_raw(request: Request, services: ServicesDep, name: FileName = N
 
 
 @router.get("/api/v1/uploads", response_model=UploadList)
-def list_uploads(services: ServicesDep, limit: int = 1000, offset: int = 0) -> UploadList:
+def list_uploads(
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> UploadList:
     """Previously uploaded files, newest first."""
-    records = services.store.list_uploads(limit=max(1, min(limit, 10_000)), offset=max(0, offset))
+    records = services.store.list_uploads(limit=limit, offset=offset)
     return UploadList(files=[public_upload(r, services) for r in records])
 
 

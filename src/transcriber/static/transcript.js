@@ -1,0 +1,185 @@
+// One task's transcript: phrases with timestamps, an audio player (a phrase plays from its start, the
+// phrase being heard is highlighted), search within the text, copy all, and the exports.
+
+import { request } from "./api.js";
+import { copyButton, copyText, el, setText, toast } from "./dom.js";
+import * as fmt from "./format.js";
+import { onLangChange, t } from "./i18n.js";
+import { displayName, exportLinks } from "./tasks.js";
+
+const $ = (id) => document.getElementById(id);
+
+let task = null;
+let phrases = [];
+let buttons = [];
+let current = -1;
+let openId = null;
+
+export function initTranscript() {
+  const audio = $("tx-audio");
+  audio.addEventListener("timeupdate", () => highlight(audio.currentTime));
+  audio.addEventListener("seeked", () => highlight(audio.currentTime));
+  $("tx-search").addEventListener("input", applySearch);
+  $("tx-copy").addEventListener("click", copyAll);
+  $("tx-phrases").addEventListener("click", (event) => {
+    const target = event.target.closest("button.phrase");
+    if (target) play(Number(target.dataset.index));
+  });
+  onLangChange(() => task && render());
+}
+
+/** Show task ``id`` (called by the router). */
+export async function openTask(id) {
+  if (openId !== id) {
+    openId = id;
+    task = null;
+    phrases = [];
+    $("tx-search").value = "";
+    $("tx-phrases").replaceChildren();
+  }
+  await load();
+}
+
+export function closeTask() {
+  openId = null;
+  $("tx-audio").pause();
+}
+
+async function load() {
+  const id = openId;
+  try {
+    const loaded = await request(`/api/v1/tasks/${encodeURIComponent(id)}`);
+    if (id !== openId) return;
+    const audio = $("tx-audio");
+    const src = `/api/v1/uploads/${encodeURIComponent(loaded.upload_id)}/audio`;
+    if (audio.getAttribute("src") !== src) audio.src = src;
+    task = loaded;
+    phrases = loaded.results ? loaded.results.phrases : [];
+    render();
+  } catch (error) {
+    if (id !== openId) return;
+    task = null;
+    setText($("tx-title"), "—");
+    showState(t("tx.notFound", { detail: error.message }));
+  }
+}
+
+/** Live task pages: reload when the open task reaches a new status. */
+export function onTasks(page) {
+  if (!task || !openId) return;
+  const fresh = page.tasks.find((item) => item.task_id === openId);
+  if (fresh && fresh.status !== task.status) load();
+}
+
+function showState(message) {
+  const node = $("tx-state");
+  setText(node, message);
+  node.hidden = !message;
+}
+
+function render() {
+  setText($("tx-title"), displayName(task));
+  document.title = `${displayName(task)} · Transcriber`;
+  const meta = [t(`status.${task.status}`), fmt.date(task.created_at)];
+  if (task.language) meta.push(t("tx.language", { language: task.language }));
+  if (task.duration) meta.push(t("tx.duration", { duration: fmt.duration(task.duration) }));
+  setText($("tx-meta"), meta.join(" · "));
+  $("tx-id").replaceChildren(
+    copyButton({ label: t("tasks.copyId"), text: `ID ${task.task_id.slice(0, 8)}`, getText: () => task.task_id }),
+  );
+  $("tx-exports").replaceChildren(...(task.status === "COMPLETED" ? [exportLinks(task, "btn small")] : []));
+  const state = {
+    COMPLETED: phrases.length ? "" : t("tx.noPhrases"),
+    FAILED: t("tx.failed", { error: task.error || "" }),
+    CANCELLED: t("tx.cancelled"),
+  }[task.status];
+  showState(state ?? t("tx.notReady", { status: t(`status.${task.status}`) }));
+  const done = task.status === "COMPLETED" && phrases.length > 0;
+  for (const id of ["tx-copy", "tx-search"]) $(id).disabled = !done;
+  renderPhrases();
+}
+
+function renderPhrases() {
+  buttons = phrases.map((phrase, index) =>
+    el(
+      "button",
+      { type: "button", class: "phrase", dataset: { index: String(index), start: String(phrase.start) } },
+      el("span", { class: "ts", "aria-hidden": "true", text: fmt.timestamp(phrase.start) }),
+      el("span", { class: "sr-only", text: `${t("tx.playFrom", { time: fmt.timestamp(phrase.start) })}: ` }),
+      el("span", { class: "text", text: phrase.text.trim() }),
+    ),
+  );
+  $("tx-phrases").replaceChildren(...buttons.map((button) => el("li", {}, button)));
+  current = -1;
+  highlight($("tx-audio").currentTime);
+  applySearch();
+}
+
+function play(index) {
+  const audio = $("tx-audio");
+  audio.currentTime = phrases[index].start;
+  highlight(phrases[index].start);
+  audio.play().catch(() => {
+    // Playback can be refused (no audio device, autoplay policy); the position is still set.
+  });
+}
+
+/** Mark the phrase being heard (the last one that started at or before ``time``). */
+function highlight(time) {
+  let index = -1;
+  for (let i = 0; i < phrases.length && phrases[i].start <= time + 0.05; i += 1) index = i;
+  if (index >= 0 && time > phrases[index].end + 0.5) index = -1; // in a pause between phrases
+  if (index === current) return;
+  if (buttons[current]) {
+    buttons[current].classList.remove("current");
+    buttons[current].removeAttribute("aria-current");
+  }
+  current = index;
+  const button = buttons[index];
+  if (!button) return;
+  button.classList.add("current");
+  button.setAttribute("aria-current", "true");
+  keepVisible(button);
+}
+
+function keepVisible(button) {
+  const list = $("tx-phrases");
+  const top = button.offsetTop - list.offsetTop;
+  if (top < list.scrollTop || top + button.offsetHeight > list.scrollTop + list.clientHeight) {
+    list.scrollTop = Math.max(0, top - list.clientHeight / 3);
+  }
+}
+
+function applySearch() {
+  const query = $("tx-search").value.trim().toLocaleLowerCase();
+  let found = 0;
+  buttons.forEach((button, index) => {
+    const text = phrases[index].text.trim();
+    const match = !query || text.toLocaleLowerCase().includes(query);
+    button.parentElement.hidden = !match;
+    if (match) found += 1;
+    button.querySelector(".text").replaceChildren(...marked(text, query));
+  });
+  setText($("tx-count"), query ? t("tx.matches", { count: found, total: phrases.length }) : "");
+}
+
+/** ``text`` as text nodes with each occurrence of ``query`` in a <mark>. */
+function marked(text, query) {
+  if (!query) return [document.createTextNode(text)];
+  const nodes = [];
+  const lower = text.toLocaleLowerCase();
+  if (lower.length !== text.length) return [document.createTextNode(text)]; // rare case folding; no marks
+  let at = 0;
+  for (let hit = lower.indexOf(query); hit !== -1; hit = lower.indexOf(query, at)) {
+    nodes.push(document.createTextNode(text.slice(at, hit)), el("mark", { text: text.slice(hit, hit + query.length) }));
+    at = hit + query.length;
+  }
+  nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
+async function copyAll() {
+  const text = phrases.map((phrase) => phrase.text.trim()).filter(Boolean).join("\n");
+  const ok = await copyText(text);
+  toast(ok ? t("tx.copied") : t("common.copyFailed"), { kind: ok ? "info" : "error", timeout: 2500 });
+}

@@ -1,0 +1,120 @@
+"""Injected faults against the real service: a model that cannot load, and a burst of concurrent clients."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server import ServerProcess, wait_for
+from tests.e2e.test_server import status_of, upload_and_create, wait_status
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(tmp_path: Path, models_dir: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "data", models_dir).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def wait_failed(server: ServerProcess, task_id: str) -> dict[str, object]:
+    result: dict[str, object] = wait_for(
+        lambda: (s := status_of(server, task_id))["status"] == "FAILED" and s,
+        timeout=120,
+        what=f"task {task_id} to fail",
+    )
+    return result
+
+
+@pytest.mark.parametrize("fault", ["broken-model-dir", "cuda-missing"])
+def test_model_that_cannot_load(
+    server: ServerProcess, models_dir: Path, speech_file: Path, fault: str
+) -> None:
+    if fault == "broken-model-dir":
+        folder = models_dir / f"broken-{uuid.uuid4().hex[:6]}"
+        folder.mkdir()
+        (folder / "model.bin").write_bytes(b"this is not a model")
+        (folder / "config.json").write_text("{}", encoding="utf-8")
+        change = {"WHISPER_MODEL": folder.name}
+        expected = "cannot load model"
+    else:
+        from transcriber.engine import cuda_device_count
+
+        if cuda_device_count() > 0:
+            pytest.skip("this machine has a GPU")
+        change = {"WHISPER_DEVICE": "cuda"}
+        expected = "WHISPER_DEVICE=cpu"
+    with server.client() as http:
+        pid_before = http.get("/health").json()["worker"]["pid"]
+        assert http.post("/api/v1/settings", json=change).status_code == 200
+    task_id = upload_and_create(server, speech_file)
+    failed = wait_failed(server, task_id)
+    assert expected in str(failed["error"])
+
+    with server.client() as http:
+        health = http.get("/health").json()
+        assert health["worker"]["state"] == "error"
+        assert expected in health["worker"]["error"]
+        assert health["ready"] is False
+        assert health["worker"]["pid"] == pid_before, "the worker process must not crash-loop"
+        assert (
+            http.post("/api/v1/settings", json={"WHISPER_MODEL": None, "WHISPER_DEVICE": None}).status_code
+            == 200
+        )
+    fixed = upload_and_create(server, speech_file)
+    wait_status(server, fixed, "COMPLETED", timeout=180)
+    with server.client() as http:
+        health = http.get("/health").json()
+        assert health["ready"] is True
+        assert health["worker"]["pid"] == pid_before
+
+
+def test_concurrent_clients_lose_nothing(server: ServerProcess, tone_bytes: bytes) -> None:
+    """200 uploads from 20 clients at once, then 1,000 create_task calls: no 5xx, nothing lost."""
+    statuses: list[int] = []
+
+    def upload(i: int) -> str | None:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            response = http.post("/api/v1/upload_raw", params={"name": f"звонок-{i}.wav"}, content=tone_bytes)
+            statuses.append(response.status_code)
+            return str(response.json()["id"]) if response.status_code == 200 else None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        upload_ids = [u for u in pool.map(upload, range(200)) if u]
+
+    def create(i: int) -> str | None:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            response = http.post("/api/v1/create_task", json={"upload_id": upload_ids[i % len(upload_ids)]})
+            statuses.append(response.status_code)
+            return str(response.json()["task_id"]) if response.status_code == 200 else None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        task_ids = [t for t in pool.map(create, range(1000)) if t]
+
+    assert [s for s in statuses if s >= 500] == []
+    assert statuses.count(200) == 1200
+    with server.client() as http:
+        listed = {f["id"] for f in http.get("/api/v1/uploads").json()["files"]}
+        assert set(upload_ids) <= listed
+        assert len(upload_ids) == 200
+        page = http.get("/api/v1/tasks", params={"limit": 500}).json()
+        assert page["total"] == 1000
+        seen = set()
+        for offset in (0, 500):
+            chunk = http.get("/api/v1/tasks", params={"limit": 500, "offset": offset}).json()["tasks"]
+            seen |= {t["task_id"] for t in chunk}
+        assert seen == set(task_ids)
+        http.post("/api/v1/reset")  # cancel the rest so the server stops quickly
+
+
+@pytest.fixture(scope="module")
+def tone_bytes(tone_wav: Path) -> bytes:
+    return tone_wav.read_bytes()

@@ -1,0 +1,428 @@
+"""The web UI in a real browser against the real service and the real tiny.en model.
+
+Screenshots of the main states go to test-artifacts/ui/ (not committed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import JFK_TEXT
+from tests.e2e.server import ServerProcess, wait_for
+from tests.ui.conftest import CHROMIUM, UI
+
+if not CHROMIUM.is_file():
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.slow
+
+DONE = 120_000  # ms: generous, the machine is shared
+expect.set_options(timeout=15_000)
+
+
+def words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z']+", text.lower()))
+
+
+def choose_files(page: Any, *paths: Path) -> None:
+    """Pick files through the page's file chooser, as a person does."""
+    with page.expect_file_chooser() as chooser:
+        page.locator("#pick-files").click()
+    chooser.value.set_files([str(p) for p in paths])
+
+
+def task_row(page: Any, task_id: str) -> Any:
+    return page.locator(f'.task[data-task-id="{task_id}"]')
+
+
+def completed_task(ui: UI, speech_file: Path) -> str:
+    """A COMPLETED task of ``speech_file``: an earlier test's, or one made now through the API."""
+    with ui.http() as http:
+        done = http.get("/api/v1/tasks", params={"status": "COMPLETED"}).json()["tasks"]
+        if done:
+            return str(done[0]["task_id"])
+        with open(speech_file, "rb") as fh:
+            upload = http.post("/api/v1/upload", files={"file": (speech_file.name, fh)}).json()
+        task_id = str(http.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"])
+
+    def done_yet() -> bool:
+        with ui.http() as http:
+            return bool(http.get(f"/api/v1/tasks/{task_id}").json()["status"] == "COMPLETED")
+
+    wait_for(done_yet, timeout=DONE / 1000, what="the task to complete")
+    return task_id
+
+
+def cancel_active_tasks(ui: UI) -> None:
+    with ui.http() as http:
+        for task in http.get("/api/v1/tasks", params={"status": ["PENDING", "IN_PROGRESS"]}).json()["tasks"]:
+            http.post(f"/api/v1/cancel/{task['task_id']}")
+
+
+def test_upload_transcribe_play_search_copy_and_export(ui: UI, speech_file: Path) -> None:
+    page = ui.open("/", permissions=["clipboard-read", "clipboard-write"])
+    expect(page.locator("#health-text")).to_contain_text("tiny.en")
+    expect(page.locator("#health-text")).to_contain_text("CPU")
+    expect(page.locator("#live-state")).to_have_attribute("data-mode", "live")
+    page.evaluate("window.notReloaded = true")
+
+    choose_files(page, speech_file)
+    item = page.locator(".upload").first
+    expect(item).to_have_attribute("data-state", "queuedTask")
+    assert item.locator("progress").evaluate("p => p.value === p.max && p.max >= 1")
+    task_id = str(item.get_attribute("data-task-id"))
+    row = task_row(page, task_id)
+    expect(row.locator(".task-name")).to_have_text(speech_file.name)
+    row.locator(".task-id button").click()  # the id is shown and copied whole
+    expect(page.locator(".toast").last).to_contain_text("Скопировано")
+    assert page.evaluate("navigator.clipboard.readText()") == task_id
+    ui.shot(page, "01-task-queued")
+
+    expect(row).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
+    expect(row.locator(".badge")).to_have_text("Готово")
+    assert page.evaluate("window.notReloaded") is True, "the page reloaded"
+    expect(page.locator("#files-list .file").first).to_contain_text(speech_file.name)
+    ui.shot(page, "02-task-completed")
+
+    row.locator("[data-action=open]").click()
+    expect(page).to_have_url(re.compile(f"#/task/{task_id}$"))
+    phrases = page.locator("button.phrase")
+    expect(phrases.first).to_be_visible()
+    assert JFK_TEXT in words(" ".join(phrases.all_inner_texts()))
+    audio = page.locator("#tx-audio")
+    page.wait_for_function("() => document.getElementById('tx-audio').readyState >= 1")
+    assert audio.evaluate("a => a.seekable.length > 0 && a.seekable.end(0) > 5"), "no Range support"
+
+    last = phrases.last
+    start = float(last.get_attribute("data-start") or 0)
+    last.click()
+    expect(last).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(last).to_have_attribute("aria-current", "true")
+    page.wait_for_function(f"() => document.getElementById('tx-audio').currentTime >= {start - 0.05}")
+    page.wait_for_function("() => !document.getElementById('tx-audio').paused")
+    audio.evaluate("a => a.pause()")
+    phrases.first.focus()
+    page.keyboard.press("Enter")
+    expect(phrases.first).to_have_class(re.compile(r"\bcurrent\b"))
+    audio.evaluate("a => a.pause()")
+    ui.shot(page, "03-transcript")
+
+    texts = phrases.all_inner_texts()
+    matching = [text for text in texts if "americans" in text.lower()]
+    page.locator("#tx-search").fill("americans")
+    expect(page.locator("#tx-phrases mark").first).to_have_text(re.compile("americans", re.IGNORECASE))
+    expect(page.locator("#tx-count")).to_have_text(f"Найдено: {len(matching)} из {len(texts)}")
+    expect(page.locator("#tx-phrases li:visible")).to_have_count(len(matching))
+    ui.shot(page, "04-transcript-search")
+    page.locator("#tx-search").fill("")
+
+    page.locator("#tx-copy").click()
+    expect(page.locator(".toast").last).to_contain_text("Текст скопирован")
+    assert JFK_TEXT in words(page.evaluate("navigator.clipboard.readText()"))
+
+    downloads = {}
+    for fmt in ("txt", "srt", "vtt", "json"):
+        with page.expect_download() as download:
+            page.locator(f'#tx-exports a[data-format="{fmt}"]').click()
+        assert download.value.suggested_filename == f"{speech_file.stem}.{fmt}"
+        downloads[fmt] = Path(download.value.path()).read_text(encoding="utf-8")
+    assert JFK_TEXT in words(downloads["txt"])
+    assert re.search(r"^1\n00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}\n", downloads["srt"], re.MULTILINE)
+    assert downloads["vtt"].startswith("WEBVTT")
+    assert re.search(r"\n00:00:\d\d\.\d{3} --> 00:00:\d\d\.\d{3}\n", downloads["vtt"])
+    document = json.loads(downloads["json"])
+    assert document["task_id"] == task_id
+    assert JFK_TEXT in words(document["text"])
+    assert len(document["phrases"]) == phrases.count()
+
+
+def test_several_files_at_once_queue_cancel_and_filter(
+    ui: UI, long_recordings: list[Path], speech_file: Path
+) -> None:
+    page = ui.open("/")
+    before = page.locator(".task").count()
+    choose_files(page, *long_recordings, speech_file)
+    items = page.locator(".upload")
+    expect(items).to_have_count(3)
+    for index in range(3):
+        expect(items.nth(index)).to_have_attribute("data-state", "queuedTask")
+        assert items.nth(index).locator("progress").evaluate("p => p.value === p.max")
+    expect(page.locator(".task")).to_have_count(before + 3)
+
+    # The newest task waits behind a long one: it shows its place in the queue, and can be cancelled.
+    pending = page.locator(".task[data-status=PENDING]").first
+    expect(pending.locator(".task-progress-text")).to_contain_text("в очереди")
+    pending_id = pending.get_attribute("data-task-id")
+    expect(page.locator(".task[data-status=IN_PROGRESS]")).to_have_count(1, timeout=DONE)
+    running = page.locator(".task[data-status=IN_PROGRESS]")
+    expect(running.locator(".task-progress-text")).to_contain_text("%")
+    ui.shot(page, "06-queue")
+    task_row(page, str(pending_id)).locator("[data-action=cancel]").click()
+    expect(task_row(page, str(pending_id))).to_have_attribute("data-status", "CANCELLED")
+    expect(task_row(page, str(pending_id)).locator("[data-action=delete]")).to_be_visible()
+
+    running_id = running.get_attribute("data-task-id")
+    running.locator("[data-action=cancel]").click()
+    expect(task_row(page, str(running_id))).to_have_attribute("data-status", "CANCELLED")
+    cancel_active_tasks(ui)
+
+    page.locator("#task-filters [data-filter=CANCELLED]").click()
+    expect(page.locator("#task-filters [data-filter=CANCELLED]")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".task:not([data-status=CANCELLED])")).to_have_count(0)
+    assert page.locator(".task[data-status=CANCELLED]").count() >= 2
+    ui.shot(page, "07-filter-cancelled")
+    page.locator("#task-filters [data-filter=PENDING]").click()
+    expect(page.locator(".task")).to_have_count(0)
+    expect(page.locator("#tasks-empty")).to_be_visible()
+    page.locator("#task-filters [data-filter='']").click()
+    expect(page.locator(".task")).to_have_count(before + 3)
+
+    # A finished task can be deleted (after confirming).
+    task_row(page, str(pending_id)).locator("[data-action=delete]").click()
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    page.locator("#confirm-ok").click()
+    expect(task_row(page, str(pending_id))).to_have_count(0)
+
+
+def test_upload_progress_counts_bytes_and_can_be_cancelled(ui: UI, long_recordings: list[Path]) -> None:
+    with ui.http() as http:
+        files_before = len(http.get("/api/v1/uploads").json()["files"])
+    page = ui.open("/")
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 256 * 1024},
+    )
+    choose_files(page, long_recordings[0])
+    item = page.locator(".upload").first
+    expect(item).to_have_attribute("data-state", "uploading")
+    size = long_recordings[0].stat().st_size
+    progress = item.locator("progress")
+    expect(progress).to_have_attribute("max", str(size))
+    expect(item.locator(".upload-status")).to_contain_text(re.compile(r" из 2,8 МБ · [1-9]\d?%"))
+    ui.shot(page, "05-upload-progress")
+    item.locator("[data-action=cancel]").click()
+    expect(item).to_have_attribute("data-state", "cancelled")
+    expect(item.locator(".upload-status")).to_have_text("Загрузка отменена")
+    sent = progress.evaluate("p => p.value")
+    assert 0 < sent < size
+    page.locator("#files-refresh").click()
+    expect(page.locator("#files-list .file")).to_have_count(files_before)
+
+
+def test_rejected_file_shows_the_service_message(ui: UI, tmp_path: Path) -> None:
+    fake = tmp_path / "notes.mp3"
+    fake.write_text("This is a text file, not audio.\n" * 20, encoding="utf-8")
+    with ui.http() as http:
+        refused = http.post("/api/v1/upload", files={"file": ("notes.mp3", fake.read_bytes())})
+        assert refused.status_code == 415
+        expected = refused.json()["detail"]
+    page = ui.open("/")
+    choose_files(page, fake)
+    item = page.locator(".upload").first
+    expect(item).to_have_attribute("data-state", "error")
+    message = item.locator(".upload-message")
+    expect(message).to_contain_text("Файл не принят")
+    expect(message).to_contain_text("Accepted")
+    expect(message).to_have_text(f"Файл не принят: {expected}")
+    ui.shot(page, "08-rejected-file")
+
+
+def test_oversized_file_gets_the_size_limit_message(
+    browser: Any, models_dir: Path, tmp_path: Path, long_recordings: list[Path]
+) -> None:
+    server = ServerProcess(
+        tmp_path / "data", models_dir, env={"TRANSCRIBE_LIMITS__MAX_UPLOAD_BYTES": "100000"}
+    )
+    ui = UI(server=server.start(), browser=browser)
+    try:
+        page = ui.open("/")
+        choose_files(page, long_recordings[0])
+        item = page.locator(".upload").first
+        expect(item).to_have_attribute("data-state", "error")
+        expect(item.locator(".upload-message")).to_have_text(
+            "Файл не принят: the file is larger than the limit of 100000 bytes"
+        )
+        expect(page.locator("#files-empty")).to_be_visible()
+    finally:
+        ui.close_contexts()
+        server.stop()
+    assert not ui.errors
+
+
+def test_create_task_again_from_an_earlier_upload_with_own_options(ui: UI, speech_file: Path) -> None:
+    completed_task(ui, speech_file)
+    page = ui.open("/")
+    files = page.locator("#files-list .file").filter(has_text=speech_file.name)
+    expect(files.first).to_be_visible()
+    before = page.locator(".task").count()
+    page.locator("#task-options summary").click()
+    page.locator("#opt-language").fill("xx")
+    files.first.locator("[data-action=create]").click()
+    expect(page.locator("#opt-language-error")).to_contain_text("unknown language code")
+    page.locator("#opt-language").fill("en")
+    page.locator("#opt-beam_size").fill("2")
+    files.first.locator("[data-action=create]").click()
+    expect(page.locator(".task")).to_have_count(before + 1)
+    newest = page.locator(".task").first
+    new_id = newest.get_attribute("data-task-id")
+    expect(page.locator(".toast").last).to_contain_text(f"Задача создана: {new_id}")
+    expect(newest.locator(".task-meta")).to_contain_text("language=en")
+    expect(newest).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
+
+
+def test_settings_saved_kept_after_reload_and_hard_reset(ui: UI) -> None:
+    page = ui.open("/#/settings")
+    fields = page.locator(".setting")
+    expect(fields).to_have_count(11)
+    beam = page.locator("#set-WHISPER_BEAM")
+    expect(beam).to_have_value("8")
+    default = page.locator(".setting[data-key=WHISPER_BEAM] .setting-default")
+    expect(default).to_contain_text("По умолчанию: 8")
+    expect(page.locator(".setting[data-key=WHISPER_DEVICE] .help")).to_contain_text("процессор")
+
+    page.locator("#set-WHISPER_LANGUAGE").fill("xx")
+    page.locator("#settings-save").click()
+    error = page.locator("#set-WHISPER_LANGUAGE-error")
+    expect(error).to_contain_text("unknown language code")
+    expect(page.locator("#set-WHISPER_LANGUAGE")).to_be_focused()
+    ui.shot(page, "09-settings-invalid")
+
+    page.locator("#set-WHISPER_LANGUAGE").fill("en")
+    beam.fill("3")
+    page.locator("#settings-save").click()
+    expect(page.locator("#settings-status")).to_have_text("Сохранено.")
+    page.reload()
+    expect(page.locator("#set-WHISPER_BEAM")).to_have_value("3")
+    expect(page.locator("#set-WHISPER_LANGUAGE")).to_have_value("en")
+    with ui.http() as http:
+        assert http.get("/api/v1/settings").json()["WHISPER_BEAM"] == 3
+        pending = http.get("/health").json()["queue"]["pending"]
+    ui.shot(page, "10-settings")
+
+    for key in ("WHISPER_BEAM", "WHISPER_LANGUAGE"):
+        page.locator(f".setting[data-key={key}] .btn.link").click()
+    page.locator("#settings-save").click()
+    expect(page.locator("#settings-status")).to_have_text("Сохранено.")
+    with ui.http() as http:
+        assert http.get("/api/v1/settings").json()["WHISPER_BEAM"] == 8
+
+    page.locator("#reset-button").click()
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"Будет отменено задач в очереди: {pending}")
+    ui.shot(page, "11-reset-confirm", full_page=False)
+    page.locator("#confirm-cancel").click()
+    expect(dialog).to_be_hidden()
+    page.locator("#reset-button").click()
+    page.locator("#confirm-ok").click()
+    expect(page.locator("#reset-status")).to_contain_text("Сброс выполнен")
+
+
+def test_theme_and_language_are_kept_after_reload(ui: UI, speech_file: Path) -> None:
+    completed_task(ui, speech_file)
+    page = ui.open("/")
+    html = page.locator("html")
+    expect(html).to_have_attribute("data-theme", "light")
+    expect(html).to_have_attribute("lang", "ru")
+    expect(page.locator("[data-nav=tasks]")).to_have_text("Задачи")
+
+    page.locator("#theme-toggle").click()
+    expect(html).to_have_attribute("data-theme", "dark")
+    expect(page.locator("#theme-toggle")).to_have_attribute("aria-pressed", "true")
+    page.locator("[data-lang=en]").click()
+    expect(page.locator("[data-nav=tasks]")).to_have_text("Tasks")
+    expect(page.locator("#health-text")).to_contain_text("queue")
+
+    page.reload()
+    expect(html).to_have_attribute("data-theme", "dark")
+    expect(html).to_have_attribute("lang", "en")
+    expect(page.locator("[data-nav=settings]")).to_have_text("Settings")
+    expect(page.locator("#upload-title")).to_have_text("New transcription")
+    expect(page.locator(".task .badge").first).to_have_text(
+        re.compile("Completed|Cancelled|Queued|In progress|Failed")
+    )
+    ui.shot(page, "12-dark-english")
+    page.goto("/#/settings")
+    expect(page.locator(".setting[data-key=WHISPER_BEAM] label")).to_have_text("Beam size")
+    ui.shot(page, "13-settings-dark-english")
+
+
+def test_narrow_window_has_no_horizontal_scroll(ui: UI, speech_file: Path) -> None:
+    task_id = completed_task(ui, speech_file)
+    for theme in ("light", "dark"):
+        page = ui.page(width=360, height=780, color_scheme=theme)
+        page.goto("/")
+        page.wait_for_selector(".task")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        ui.shot(page, f"14-narrow-{theme}")
+        page.goto(f"/#/task/{task_id}")
+        expect(page.locator("button.phrase").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        ui.shot(page, f"15-narrow-transcript-{theme}")
+
+
+def test_polling_takes_over_when_the_event_stream_is_blocked(ui: UI, tone_wav: Path) -> None:
+    page = ui.page()
+    page.route("**/api/v1/events*", lambda route: route.abort())
+    page.goto("/")
+    expect(page.locator("#live-state")).to_have_attribute("data-mode", "polling")
+    with ui.http() as http, open(tone_wav, "rb") as fh:
+        upload = http.post("/api/v1/upload", files={"file": ("tone.wav", fh)}).json()
+        task_id = http.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"]
+    expect(task_row(page, task_id)).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
+
+
+def test_api_key_is_asked_once_and_kept(
+    browser: Any, models_dir: Path, tmp_path: Path, speech_file: Path
+) -> None:
+    key = "ui-test-key-0123456789"
+    server = ServerProcess(tmp_path / "data", models_dir, env={"TRANSCRIBE_API_KEYS": f"ui:{key}"})
+    ui = UI(server=server.start(), browser=browser)
+    try:
+        page = ui.page()
+        page.goto("/")
+        dialog = page.locator("#key-dialog")
+        expect(dialog).to_be_visible()
+        page.locator("#key-input").fill("not-the-right-key-000")
+        page.locator("#key-save").click()
+        expect(page.locator(".toast.error").first).to_contain_text("Ключ не подошёл")
+        expect(dialog).to_be_hidden()  # asked once: a refused or closed prompt does not come back by itself
+
+        page.locator("#key-button").click()
+        page.locator("#key-input").fill(key)
+        page.locator("#key-save").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#live-state")).to_have_attribute("data-mode", "live")
+        expect(page.locator("#health-text")).to_contain_text("tiny.en")
+        assert page.evaluate("localStorage.getItem('transcriber.apiKey')") == key
+
+        choose_files(page, speech_file)  # the upload sends the key as a header
+        item = page.locator(".upload").first
+        expect(item).to_have_attribute("data-state", "queuedTask")
+        row = task_row(page, str(item.get_attribute("data-task-id")))
+        expect(row).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
+        row.locator("[data-action=open]").click()
+        expect(page.locator("button.phrase").first).to_be_visible()
+        # The player and the download links cannot send headers: the session cookie lets them in.
+        page.wait_for_function("() => document.getElementById('tx-audio').readyState >= 1")
+        with page.expect_download() as download:
+            page.locator('#tx-exports a[data-format="txt"]').click()
+        assert JFK_TEXT in words(Path(download.value.path()).read_text(encoding="utf-8"))
+
+        page.reload()
+        expect(page.locator("button.phrase").first).to_be_visible()
+        expect(page.locator("#live-state")).to_have_attribute("data-mode", "live")
+        expect(dialog).to_be_hidden()
+    finally:
+        ui.close_contexts()
+        server.stop()
+    assert not ui.errors
