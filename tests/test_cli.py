@@ -53,3 +53,27 @@ def test_models_list_and_prepare(models_dir: Path) -> None:
     listing = run_cli("models", "list", models_dir=models_dir)
     assert re.search(r"^tiny\.en\s+ready", listing.stdout, re.MULTILINE)
     assert re.search(r"^base\s+", listing.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("host", "keys", "level", "words"),
+    [
+        ("127.0.0.1", None, "INFO", "this machine only"),
+        ("0.0.0.0", None, "WARNING", "WITHOUT API keys"),
+        ("0.0.0.0", "ci:0123456789abcdef0123", "INFO", "API keys are required"),
+    ],
+)
+def test_serve_says_how_exposed_it_is(
+    caplog: pytest.LogCaptureFixture, host: str, keys: str | None, level: str, words: str
+) -> None:
+    from pydantic import SecretStr
+
+    from transcriber.cli import _warn_about_exposure
+    from transcriber.config import Settings
+
+    settings = Settings(host=host, api_keys=SecretStr(keys) if keys else None)
+    with caplog.at_level("INFO", logger="transcriber"):
+        _warn_about_exposure(settings)
+    assert [(r.levelname, words in r.getMessage()) for r in caplog.records] == [(level, True)]
+    if keys:
+        assert keys not in caplog.text
