@@ -61,7 +61,22 @@ class TaskRecord:
     finished_at: datetime | None
     heartbeat_at: datetime | None
     source_name: str | None = None
+    upload_duration: float | None = None
     queue_position: int | None = None
+    audio_ahead: float | None = None
+    """Seconds of audio in the pending tasks ahead of this one (pending tasks only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLoad:
+    """What a pending task's ETA is estimated from."""
+
+    speed: float | None
+    """Audio seconds transcribed per wall second, over recent completed tasks; None without history."""
+    running_audio_left: float
+    """Seconds of audio still to transcribe in running tasks."""
+    workers: int
+    """Workers that take tasks (at least 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,19 +98,28 @@ def _upload(row: RowMapping) -> UploadRecord:
     return UploadRecord(**{f: row[f] for f in UploadRecord.__dataclass_fields__})
 
 
-def _task(row: RowMapping, *, queue_position: int | None = None) -> TaskRecord:
-    values = {f: row[f] for f in TaskRecord.__dataclass_fields__ if f in row and f != "queue_position"}
+def _task(row: RowMapping, queue: tuple[int, float] | None = None) -> TaskRecord:
+    values = {f: row[f] for f in TaskRecord.__dataclass_fields__ if f in row}
     values["status"] = TaskStatus(row["status"])
     values["options"] = json.loads(row["options"] or "{}")
     values["effective"] = json.loads(row["effective"]) if row["effective"] else None
-    return TaskRecord(**values, queue_position=queue_position)
+    if queue is not None:
+        values["queue_position"], values["audio_ahead"] = queue
+    return TaskRecord(**values)
 
 
 def _worker(row: RowMapping) -> WorkerRecord:
     return WorkerRecord(**{f: row[f] for f in WorkerRecord.__dataclass_fields__})
 
 
-_TASK_COLUMNS = [*t.tasks.c, t.uploads.c.original_name.label("source_name")]
+_TASK_COLUMNS = [
+    *t.tasks.c,
+    t.uploads.c.original_name.label("source_name"),
+    t.uploads.c.duration.label("upload_duration"),
+]
+_WITH_UPLOAD = t.tasks.join(t.uploads, t.tasks.c.upload_id == t.uploads.c.id)
+_PENDING = t.tasks.c.status == TaskStatus.PENDING.value
+RECENT_TASKS_FOR_SPEED = 20
 _ACTIVE = (TaskStatus.PENDING.value, TaskStatus.IN_PROGRESS.value)
 _FINISHED = tuple(s.value for s in FINISHED_STATUSES)
 
@@ -204,23 +228,40 @@ class SqlTaskStore:
         return task
 
     def _task_query(self) -> Any:
-        return select(*_TASK_COLUMNS).select_from(
-            t.tasks.join(t.uploads, t.tasks.c.upload_id == t.uploads.c.id)
+        return select(*_TASK_COLUMNS).select_from(_WITH_UPLOAD)
+
+    @staticmethod
+    def _queue_places(conn: Connection, seqs: Sequence[int]) -> dict[int, tuple[int, float]]:
+        """For pending tasks ``seqs``: their 0-based queue position and the audio seconds ahead."""
+        if not seqs:
+            return {}
+        first, last = min(seqs), max(seqs)
+        count, audio = conn.execute(
+            select(func.count(), func.coalesce(func.sum(t.uploads.c.duration), 0.0))
+            .select_from(_WITH_UPLOAD)
+            .where(_PENDING, t.tasks.c.seq < first)
+        ).one()
+        places: dict[int, tuple[int, float]] = {}
+        rows = conn.execute(
+            select(t.tasks.c.seq, t.uploads.c.duration)
+            .select_from(_WITH_UPLOAD)
+            .where(_PENDING, t.tasks.c.seq >= first, t.tasks.c.seq <= last)
+            .order_by(t.tasks.c.seq)
         )
+        for seq, duration in rows:
+            places[seq] = (count, float(audio))
+            count += 1
+            audio += duration or 0.0
+        return places
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         with self._read() as conn:
             row = conn.execute(self._task_query().where(t.tasks.c.id == task_id)).mappings().first()
             if row is None:
                 return None
-            position = None
-            if row["status"] == TaskStatus.PENDING.value:
-                position = conn.execute(
-                    select(func.count())
-                    .select_from(t.tasks)
-                    .where(t.tasks.c.status == TaskStatus.PENDING.value, t.tasks.c.seq < row["seq"])
-                ).scalar_one()
-        return _task(row, queue_position=position)
+            pending = row["status"] == TaskStatus.PENDING.value
+            places = self._queue_places(conn, [row["seq"]] if pending else [])
+        return _task(row, places.get(row["seq"]))
 
     def list_tasks(
         self, *, statuses: Sequence[TaskStatus] | None = None, limit: int = 50, offset: int = 0
@@ -235,25 +276,37 @@ class SqlTaskStore:
                 ).mappings()
             )
             pending_seqs = [r["seq"] for r in rows if r["status"] == TaskStatus.PENDING.value]
-            positions: dict[int, int] = {}
-            if pending_seqs:
-                first = min(pending_seqs)
-                ahead = conn.execute(
-                    select(func.count())
-                    .select_from(t.tasks)
-                    .where(t.tasks.c.status == TaskStatus.PENDING.value, t.tasks.c.seq < first)
-                ).scalar_one()
-                seqs = conn.execute(
-                    select(t.tasks.c.seq)
-                    .where(
-                        t.tasks.c.status == TaskStatus.PENDING.value,
-                        t.tasks.c.seq >= first,
-                        t.tasks.c.seq <= max(pending_seqs),
-                    )
-                    .order_by(t.tasks.c.seq)
-                ).scalars()
-                positions = {seq: ahead + i for i, seq in enumerate(seqs)}
-        return [_task(r, queue_position=positions.get(r["seq"])) for r in rows], total
+            places = self._queue_places(conn, pending_seqs)
+        return [_task(r, places.get(r["seq"])) for r in rows], total
+
+    def queue_load(self, *, stale_after: timedelta) -> QueueLoad:
+        """The measured speed of recent tasks, the audio left in running ones, and the live workers."""
+        with self._read() as conn:
+            recent = conn.execute(
+                select(t.tasks.c.duration, t.tasks.c.started_at, t.tasks.c.finished_at)
+                .where(
+                    t.tasks.c.status == TaskStatus.COMPLETED.value,
+                    t.tasks.c.duration > 0,
+                    t.tasks.c.started_at.is_not(None),
+                )
+                .order_by(t.tasks.c.finished_at.desc())
+                .limit(RECENT_TASKS_FOR_SPEED)
+            ).all()
+            running = conn.execute(
+                select(func.coalesce(t.tasks.c.duration, t.uploads.c.duration), t.tasks.c.progress)
+                .select_from(_WITH_UPLOAD)
+                .where(t.tasks.c.status == TaskStatus.IN_PROGRESS.value)
+            ).all()
+            beats = conn.execute(select(t.workers.c.heartbeat_at, t.workers.c.state)).all()
+        audio = sum(d for d, _s, _f in recent)
+        wall = sum((f - s).total_seconds() for _d, s, f in recent if f is not None and s is not None)
+        fresh = utcnow() - stale_after
+        workers = sum(1 for beat, state in beats if beat >= fresh and state in ("idle", "busy", "loading"))
+        return QueueLoad(
+            speed=audio / wall if audio > 0 and wall > 0 else None,
+            running_audio_left=sum((d or 0.0) * (1.0 - (p or 0.0)) for d, p in running),
+            workers=max(1, workers),
+        )
 
     def count_by_status(self) -> dict[TaskStatus, int]:
         with self._read() as conn:

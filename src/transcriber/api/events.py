@@ -17,7 +17,7 @@ from transcriber.api.deps import ServicesDep
 from transcriber.api.health import health_report
 from transcriber.api.schemas import ERROR_RESPONSES, TaskPage
 from transcriber.api.services import Services
-from transcriber.api.tasks import task_out
+from transcriber.api.tasks import queue_load, task_out
 from transcriber.domain import TaskStatus
 
 router = APIRouter(tags=["events"], responses=ERROR_RESPONSES)
@@ -39,8 +39,12 @@ def digest(text: str) -> str:
 
 def tasks_json(services: Services, statuses: Sequence[TaskStatus] | None, limit: int) -> str:
     items, total = services.store.list_tasks(statuses=statuses, limit=limit)
+    load = queue_load(services)
     page = TaskPage(
-        tasks=[task_out(t, services, with_results=False) for t in items], total=total, limit=limit, offset=0
+        tasks=[task_out(t, services, with_results=False, load=load) for t in items],
+        total=total,
+        limit=limit,
+        offset=0,
     )
     return page.model_dump_json()
 

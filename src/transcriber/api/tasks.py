@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -25,12 +26,20 @@ from transcriber.api.services import Services
 from transcriber.api.uploads import RAW_BODY
 from transcriber.domain import TaskStatus
 from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound, QueueFull
-from transcriber.store import TaskRecord, UploadRecord
+from transcriber.estimates import pending_eta
+from transcriber.store import QueueLoad, TaskRecord, UploadRecord
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
 
-def task_out(task: TaskRecord, services: Services, *, with_results: bool) -> TaskOut:
+def queue_load(services: Services) -> QueueLoad:
+    stale = timedelta(seconds=services.settings.worker.stale_after_seconds)
+    return services.store.queue_load(stale_after=stale)
+
+
+def task_out(
+    task: TaskRecord, services: Services, *, with_results: bool, load: QueueLoad | None = None
+) -> TaskOut:
     results = None
     if with_results and task.status == TaskStatus.COMPLETED:
         phrases = services.store.get_phrases(task.id)
@@ -40,7 +49,11 @@ def task_out(task: TaskRecord, services: Services, *, with_results: bool) -> Tas
         status=task.status,
         queue_position=task.queue_position,
         progress=task.progress,
-        eta_seconds=task.eta_seconds,
+        eta_seconds=(
+            pending_eta(task, load or queue_load(services))
+            if task.status == TaskStatus.PENDING
+            else task.eta_seconds
+        ),
         error=task.error,
         language=task.language,
         duration=task.duration,
@@ -166,8 +179,9 @@ def list_tasks(
 ) -> TaskPage:
     """Tasks, newest first, without results."""
     items, total = services.store.list_tasks(statuses=status, limit=limit, offset=offset)
+    load = queue_load(services)
     return TaskPage(
-        tasks=[task_out(t, services, with_results=False) for t in items],
+        tasks=[task_out(t, services, with_results=False, load=load) for t in items],
         total=total,
         limit=limit,
         offset=offset,
