@@ -157,3 +157,15 @@ class _PretendGpu(WhisperTranscriber):
 def test_auto_device_falls_back_when_cuda_fails(engine: WhisperTranscriber) -> None:
     loaded = _PretendGpu(engine.catalog).load(RecognitionSettings(model="tiny.en", device="auto"))
     assert (loaded.device, loaded.compute_type) == ("cpu", "int8")
+
+
+@pytest.mark.slow
+def test_batched_pipeline_transcribes_with_phrase_timestamps(
+    engine: WhisperTranscriber, speech_file: Path
+) -> None:
+    settings = RecognitionSettings(model="tiny.en", beam_size=1, batch_size=4)
+    run = engine.transcribe(speech_file, settings)
+    phrases = list(run.phrases)
+    assert JFK_TEXT in words(" ".join(p.text for p in phrases))
+    assert all(0 <= p.start < p.end <= run.duration + 0.5 for p in phrases)
+    assert [p.start for p in phrases] == sorted(p.start for p in phrases)

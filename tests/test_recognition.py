@@ -31,8 +31,12 @@ SEED_DEFAULTS: dict[str, Any] = {
     "WHISPER_VAD_MIN_SIL_MS": 300,
     "WHISPER_PROMPT": "",
 }
+DEFAULTS: dict[str, Any] = {**SEED_DEFAULTS, "WHISPER_BATCH_SIZE": 0}
+"""The seed's eleven variables with its defaults, plus our additions."""
 
 INVALID_VALUES = [
+    ("WHISPER_BATCH_SIZE", "-1"),
+    ("WHISPER_BATCH_SIZE", "65"),
     ("WHISPER_BEAM", "0"),
     ("WHISPER_BEAM", "x"),
     ("WHISPER_BEAM", "21"),
@@ -53,13 +57,13 @@ INVALID_VALUES = [
 
 
 def test_defaults_are_the_seeds() -> None:
-    assert public_dict(RecognitionSettings()) == SEED_DEFAULTS
-    assert public_dict(from_environ({})) == SEED_DEFAULTS
+    assert public_dict(RecognitionSettings()) == DEFAULTS
+    assert public_dict(from_environ({})) == DEFAULTS
 
 
-def test_keys_are_the_eleven_whisper_variables() -> None:
-    assert set(KEYS) == set(SEED_DEFAULTS)
-    assert len(KEYS) == 11
+def test_keys_are_the_seeds_eleven_plus_ours() -> None:
+    assert set(SEED_DEFAULTS) <= set(KEYS)
+    assert set(KEYS) == set(DEFAULTS)
 
 
 def test_environment_strings_are_parsed_to_typed_values() -> None:
@@ -96,7 +100,7 @@ def test_environment_strings_are_parsed_to_typed_values() -> None:
 @pytest.mark.parametrize("value", ["", "   ", "\t"])
 def test_empty_environment_values_are_ignored(value: str) -> None:
     environ = dict.fromkeys(KEYS, value)
-    assert public_dict(from_environ(environ)) == SEED_DEFAULTS
+    assert public_dict(from_environ(environ)) == DEFAULTS
 
 
 def test_unrelated_environment_variables_are_ignored() -> None:
@@ -287,8 +291,8 @@ def test_engine_key_changes_only_with_model_device_and_compute() -> None:
 def test_describe_lists_every_key_with_default_and_description() -> None:
     rows = describe()
     assert [row["key"] for row in rows] == list(KEYS)
-    assert len(rows) == 11
-    assert {row["key"]: row["default"] for row in rows} == SEED_DEFAULTS
+    assert len(rows) == len(DEFAULTS)
+    assert {row["key"]: row["default"] for row in rows} == DEFAULTS
     for row in rows:
         assert isinstance(row["description"], str)
         assert len(row["description"]) > 10, row

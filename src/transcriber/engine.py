@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import ctranslate2
 import numpy as np
-from faster_whisper import WhisperModel
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from transcriber.domain import Phrase
 from transcriber.errors import ModelUnavailable
@@ -83,6 +83,7 @@ class WhisperTranscriber:
         self.cpu_threads = cpu_threads
         self.trusted_paths = trusted_paths
         self._model: WhisperModel | None = None
+        self._batched: BatchedInferencePipeline | None = None
         self._loaded: LoadedModel | None = None
         self._key: tuple[str, str, str] | None = None
 
@@ -92,6 +93,7 @@ class WhisperTranscriber:
 
     def unload(self) -> None:
         self._model = None
+        self._batched = None
         self._loaded = None
         self._key = None
 
@@ -189,7 +191,17 @@ class WhisperTranscriber:
             options["language"] = "en"
         if settings.vad_min_silence_ms > 0:
             options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}
-        segments, info = self._model.transcribe(str(audio), **options)
+        if settings.batch_size > 0 and settings.vad_min_silence_ms > 0:
+            # The batched pipeline cuts the audio at VAD boundaries and decodes the chunks together.
+            # Timestamps inside each chunk keep phrases short, as in sequential decoding.
+            if self._batched is None:
+                self._batched = BatchedInferencePipeline(model=self._model)
+            del options["condition_on_previous_text"]
+            segments, info = self._batched.transcribe(
+                str(audio), batch_size=settings.batch_size, without_timestamps=False, **options
+            )
+        else:
+            segments, info = self._model.transcribe(str(audio), **options)
         return TranscriptionRun(
             language=info.language,
             language_probability=info.language_probability,

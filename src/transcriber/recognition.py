@@ -83,6 +83,10 @@ class RecognitionSettings(BaseModel):
     initial_prompt: str = Field("", alias="WHISPER_PROMPT", max_length=2000)
     """An initial prompt: vocabulary and style hints (names, terms)."""
 
+    batch_size: int = Field(0, alias="WHISPER_BATCH_SIZE", ge=0, le=64)
+    """0: sequential decoding. N: the batched pipeline, N speech chunks at a time (much faster on a
+    GPU); it needs VAD on, and each chunk is decoded without the previous chunk's text."""
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import JFK_TEXT
 from tests.e2e.server import ServerProcess, wait_for
 from tests.ui.conftest import CHROMIUM, UI
+from transcriber.recognition import KEYS
 
 if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
@@ -282,7 +283,7 @@ def test_create_task_again_from_an_earlier_upload_with_own_options(ui: UI, speec
 def test_settings_saved_kept_after_reload_and_hard_reset(ui: UI) -> None:
     page = ui.open("/#/settings")
     fields = page.locator(".setting")
-    expect(fields).to_have_count(11)
+    expect(fields).to_have_count(len(KEYS))  # every WHISPER_* setting the server knows
     beam = page.locator("#set-WHISPER_BEAM")
     expect(beam).to_have_value("8")
     default = page.locator(".setting[data-key=WHISPER_BEAM] .setting-default")

@@ -160,6 +160,7 @@ const ru = {
   "set.WHISPER_CONDITION_PREV": "Учитывать предыдущий текст",
   "set.WHISPER_VAD_MIN_SIL_MS": "Минимальная пауза, мс",
   "set.WHISPER_PROMPT": "Подсказка",
+  "set.WHISPER_BATCH_SIZE": "Пакетное декодирование",
   "help.WHISPER_DEVICE": "auto — видеокарта (CUDA), если есть, иначе процессор; cuda — только видеокарта; cpu — только процессор.",
   "help.WHISPER_MODEL": "Имя модели (base, tiny.en, small, large-v3…) или папка с моделью CTranslate2. Без интернета доступны base и tiny.en.",
   "help.WHISPER_COMPUTE_TYPE": "auto — float16 на видеокарте, int8 на процессоре.",
@@ -171,6 +172,7 @@ const ru = {
   "help.WHISPER_CONDITION_PREV": "Передавать текст предыдущего окна как контекст следующему.",
   "help.WHISPER_VAD_MIN_SIL_MS": "Детектор речи: самая короткая пауза (мс), которая разделяет речь; 0 выключает детектор.",
   "help.WHISPER_PROMPT": "Начальная подсказка: словарь и стиль (имена, термины).",
+  "help.WHISPER_BATCH_SIZE": "0 — последовательное декодирование; N — пакетное, по N фрагментов речи сразу (намного быстрее на GPU). Нужен включённый детектор речи.",
 
   "reset.title": "Жёсткий сброс",
   "reset.intro": "Отменяет все задачи в очереди (они останутся в истории как отменённые) и перезагружает модель. Задача, которая уже выполняется, продолжит работу.",
@@ -356,6 +358,7 @@ const en = {
   "set.WHISPER_CONDITION_PREV": "Use previous text as context",
   "set.WHISPER_VAD_MIN_SIL_MS": "Minimum silence, ms",
   "set.WHISPER_PROMPT": "Prompt",
+  "set.WHISPER_BATCH_SIZE": "Batched decoding",
 
   "reset.title": "Hard reset",
   "reset.intro": "Cancels every queued task (kept in the history as cancelled) and reloads the model. A task that is already running carries on.",
