@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import JFK_TEXT, espeak
+from transcriber.domain import Phrase
 from transcriber.engine import WhisperTranscriber, cuda_device_count, resolve_compute_type
 from transcriber.errors import ModelUnavailable
 from transcriber.model_catalog import BUNDLED, MARKER, BundledModel, ModelCatalog
@@ -169,3 +170,12 @@ def test_batched_pipeline_transcribes_with_phrase_timestamps(
     assert JFK_TEXT in words(" ".join(p.text for p in phrases))
     assert all(0 <= p.start < p.end <= run.duration + 0.5 for p in phrases)
     assert [p.start for p in phrases] == sorted(p.start for p in phrases)
+
+
+def test_phrases_are_kept_inside_the_audio() -> None:
+    from transcriber.engine import _phrase
+
+    assert _phrase(148.0, 155.9, " last words ", 150.0) == Phrase(148.0, 150.0, "last words")
+    assert _phrase(151.0, 152.0, "x", 150.0) == Phrase(150.0, 150.0, "x")
+    assert _phrase(-0.2, 1.0, "y", 150.0) == Phrase(0.0, 1.0, "y")
+    assert _phrase(5.0, 4.0, "z", 150.0) == Phrase(5.0, 5.0, "z")

@@ -112,6 +112,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             stop.set()
         return stop.is_set()
 
+    if settings.worker.nice and hasattr(os, "nice"):
+        os.nice(settings.worker.nice)  # before the engine starts its threads, so they inherit it
     engine = create_db_engine(settings.resolved_database_url)
     migrate(engine)
     store = SqlTaskStore(engine)

@@ -35,6 +35,10 @@ class WorkerSettings(BaseModel):
     poll_seconds: float = Field(0.5, gt=0, le=60)
     """How often an idle worker looks for new tasks."""
 
+    nice: int = Field(10, ge=0, le=19)
+    """Lower CPU priority of the worker process (POSIX nice; "below normal" on Windows when > 0), so the
+    API answers quickly while a task transcribes; it only slows transcription when the CPU is contended."""
+
     restart_backoff_seconds: float = Field(1.0, ge=0, le=300)
     """The first pause before restarting a dead worker; it doubles on quick repeated deaths."""
 

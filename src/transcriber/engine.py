@@ -206,8 +206,15 @@ class WhisperTranscriber:
             language=info.language,
             language_probability=info.language_probability,
             duration=float(info.duration),
-            phrases=(Phrase(start=float(s.start), end=float(s.end), text=s.text.strip()) for s in segments),
+            phrases=(_phrase(s.start, s.end, s.text, float(info.duration)) for s in segments),
         )
+
+
+def _phrase(start: float, end: float, text: str, duration: float) -> Phrase:
+    """Our phrase from a segment, kept inside the audio: Whisper's last window can end past it."""
+    limit = duration if duration > 0 else max(start, end)
+    start = min(max(0.0, float(start)), limit)
+    return Phrase(start=start, end=min(max(start, float(end)), limit), text=text.strip())
 
 
 def download_model(name: str, models_dir: Path) -> Path:

@@ -67,21 +67,28 @@ def probe(path: Path) -> MediaInfo:
 
 def _measured_duration(path: Path) -> float | None:
     """The audio's real length from its packets' timestamps (no decoding): headers can claim more
-    than a truncated file holds, or nothing at all."""
-    end = 0.0
-    total = 0.0
+    than a truncated file holds, or nothing at all. Uncompressed PCM is measured from the file size."""
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
+        context = stream.codec_context
+        if context.name.startswith("pcm_") and context.sample_rate and context.channels:
+            bytes_per_second = context.sample_rate * context.channels * (context.format.bytes or 2)
+            from_size = path.stat().st_size / bytes_per_second  # the header is a few dozen bytes
+            header = _duration(container, stream)
+            return min(from_size, header) if header else from_size
         base = stream.time_base
         if base is None:
             return None
         start = stream.start_time or 0
+        end = 0
+        total = 0
         for packet in container.demux(stream):
             if packet.duration:
-                total += float(packet.duration * base)
+                total += packet.duration
                 if packet.pts is not None:
-                    end = max(end, float((packet.pts - start + packet.duration) * base))
-    return end or total or None
+                    end = max(end, packet.pts - start + packet.duration)
+        ticks = end or total
+        return float(ticks * base) if ticks else None
 
 
 def _duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:

@@ -137,7 +137,10 @@ class WorkerSupervisor:
             "--parent-pid",
             str(os.getpid()),
         ]
-        self._process = subprocess.Popen(command, env=worker_environment(self.settings))
+        flags = 0
+        if sys.platform == "win32" and self.settings.worker.nice > 0:
+            flags = subprocess.BELOW_NORMAL_PRIORITY_CLASS  # type: ignore[attr-defined]
+        self._process = subprocess.Popen(command, env=worker_environment(self.settings), creationflags=flags)
         self._started_at = time.monotonic()
         log.info("worker process %d started", self._process.pid)
 

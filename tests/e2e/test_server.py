@@ -131,6 +131,7 @@ def test_killed_worker_is_restarted_and_task_completes(server: ServerProcess, lo
         interval=0.1,
     )
     old_pid = worker_pid(server)
+    assert os.getpriority(os.PRIO_PROCESS, old_pid) == 10, "the worker runs at a lower priority than the API"
     os.kill(old_pid, signal.SIGKILL)
     status = wait_status(server, task_id, "COMPLETED")
     assert worker_pid(server) != old_pid
