@@ -1,0 +1,537 @@
+"""Peak memory and time on long recordings: the engine today (whole file in memory) vs decoding in pieces.
+
+The recording: real English speech (``jfk.flac`` and the English part of ``multilingual.mp3``, 1 s of
+silence after each) repeated to about ``--minutes`` (180), written as a 16 kHz mono 32 kbit/s MP3 with
+PyAV and cached in the temporary directory. The reference text is known, repetition by repetition.
+
+Variants, each in its own process (peak RSS = ``VmHWM`` of that process, RSS sampled every 0.1 s):
+
+- ``whole``: ``WhisperTranscriber.transcribe()`` as the worker calls it. faster-whisper decodes the whole
+  file to float32, runs VAD over it and computes the log-Mel spectrogram of all the speech before the
+  first phrase comes out.
+- ``chunked``: a prototype of what the engine could do. PyAV decodes the file lazily; every
+  ``--window-minutes`` (10) of audio, the cut is placed in the longest VAD silence of the window's last
+  ``--search-seconds`` (30), the piece goes to ``WhisperModel.transcribe`` as a numpy array with the
+  same options, the rest is carried into the next piece. Phrase times are shifted by the piece's offset
+  (counted in samples), the language detected on the first piece is kept for the others, and the
+  previous piece's last phrases become the next piece's prompt (``condition_on_previous_text``).
+
+First both run to the end on the first ``--compare-minutes`` (20) of the recording, to compare their
+transcripts; then both run on the long recording, stopping after ``--long-limit-minutes`` of transcribed
+audio if given (the whole-file path reaches its peak before its first phrase; the chunked one after
+its first piece). A benchmark, not a test: it exits 0 whatever the figures.
+
+    .venv/bin/python bench/long_audio.py [--minutes 180] [--model base] [--beam N] [--window-minutes 10]
+        [--compare-minutes 20] [--long-limit-minutes M] [--scale-minutes 30 90] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+from machine_load import ForeignLoad
+from speech_sets import SAMPLE_RATE, SpeechError, pcm_blocks, real_clips
+from wer import word_errors
+
+from transcriber.domain import Phrase
+from transcriber.engine import WhisperTranscriber
+from transcriber.errors import ServiceError
+from transcriber.model_catalog import BUNDLED, ModelCatalog
+from transcriber.recognition import RecognitionSettings
+
+GAP_SECONDS = 1.0
+CACHE = Path(tempfile.gettempdir()) / "transcriber-bench-long-audio"
+BITRATE = 32_000
+MIN_GAP_SECONDS = 0.2  # a silence shorter than this is not a safe place to cut
+TARGET_MIB = 1.5 * 1024  # the issue's target for the worker with base on CPU
+PROMPT_PHRASES = 3  # phrases of the previous piece handed to the next one as its prompt
+
+
+# -- the recording --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recording:
+    path: Path
+    seconds: float
+    period_seconds: float
+    period_text: str
+
+    def reference(self, seconds: float) -> str:
+        """The reference text of the whole periods that fit in the first ``seconds``."""
+        whole = int(seconds // self.period_seconds + 1e-9)
+        return " ".join([self.period_text] * whole)
+
+
+def period() -> tuple[np.ndarray, str]:
+    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)
+    clips = real_clips()
+    pcm = np.concatenate([part for _, clip, _ in clips for part in (clip, gap)])
+    return pcm, " ".join(text for _, _, text in clips)
+
+
+def build_recording(minutes: float) -> Recording:
+    """Whole repetitions of the real clips, about ``minutes`` long, as an MP3 cached in ``CACHE``."""
+    pcm, text = period()
+    period_seconds = len(pcm) / SAMPLE_RATE
+    count = max(1, round(minutes * 60 / period_seconds))
+    path = CACHE / f"speech-{count}x{len(pcm)}.mp3"
+    if not path.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part.mp3")
+        with av.open(str(partial), "w") as out:
+            stream = out.add_stream("libmp3lame", rate=SAMPLE_RATE, layout="mono")
+            stream.bit_rate = BITRATE
+            for _ in range(count):
+                frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16p", layout="mono")
+                frame.sample_rate = SAMPLE_RATE
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+        partial.replace(path)
+    return Recording(path, count * period_seconds, period_seconds, text)
+
+
+def container_seconds(path: Path) -> float | None:
+    """The duration the container declares, without decoding (what progress and ETA can use)."""
+    with av.open(str(path)) as container:
+        if container.duration is not None:
+            return float(container.duration / av.time_base)
+        stream = container.streams.audio[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+    return None
+
+
+# -- the chunked prototype ------------------------------------------------------------------------------
+
+
+@dataclass
+class Cut:
+    at_seconds: float
+    how: str  # "silence" (a VAD gap), "quiet" (lowest energy: no gap found), "end"
+    gap_seconds: float
+
+
+def find_cut(tail: np.ndarray, vad_ms: int) -> tuple[int, str, float]:
+    """Sample index in ``tail`` (float32) to cut at: the middle of its longest VAD silence."""
+    options = VadOptions(min_silence_duration_ms=max(vad_ms, 100), speech_pad_ms=0)
+    speech = get_speech_timestamps(tail, options)
+    if not speech:
+        return len(tail), "silence", len(tail) / SAMPLE_RATE
+    edges = [0, *(x for s in speech for x in (s["start"], s["end"])), len(tail)]
+    gaps = [(edges[i + 1] - edges[i], edges[i]) for i in range(0, len(edges), 2)]
+    length, start = max(gaps)  # ties: the later gap
+    if length >= MIN_GAP_SECONDS * SAMPLE_RATE:
+        return start + length // 2, "silence", length / SAMPLE_RATE
+    frame = SAMPLE_RATE // 50  # 20 ms
+    energy = np.square(tail[: len(tail) // frame * frame].reshape(-1, frame)).mean(axis=1)
+    return int(np.argmin(energy)) * frame + frame // 2, "quiet", 0.0
+
+
+def pieces(
+    path: Path, window_s: float, search_s: float, vad_ms: int
+) -> Iterator[tuple[int, np.ndarray, Cut]]:
+    """(offset in samples, float32 piece, how it was cut) for the whole file, decoded lazily."""
+    target, search = int(window_s * SAMPLE_RATE), int(search_s * SAMPLE_RATE)
+    pending: list[np.ndarray] = []
+    pending_len = offset = 0
+    for block in pcm_blocks(path):
+        pending.append(block)
+        pending_len += len(block)
+        if pending_len < target:
+            continue
+        buffer = np.concatenate(pending)
+        tail = buffer[target - search : target].astype(np.float32) / 32768.0
+        index, how, gap = find_cut(tail, vad_ms)
+        cut = target - search + index
+        yield offset, buffer[:cut].astype(np.float32) / 32768.0, Cut((offset + cut) / SAMPLE_RATE, how, gap)
+        offset += cut
+        pending, pending_len = [buffer[cut:].copy()], len(buffer) - cut  # a copy frees the old buffer
+    if pending_len:
+        rest = np.concatenate(pending).astype(np.float32) / 32768.0
+        yield offset, rest, Cut((offset + len(rest)) / SAMPLE_RATE, "end", 0.0)
+
+
+def engine_options(settings: RecognitionSettings, multilingual: bool) -> dict[str, Any]:
+    """The faster-whisper options ``WhisperTranscriber.transcribe`` builds from ``settings`` (mirrored)."""
+    options: dict[str, Any] = {
+        "language": settings.language or None,
+        "task": settings.task if multilingual else "transcribe",
+        "beam_size": settings.beam_size,
+        "patience": settings.patience,
+        "length_penalty": settings.length_penalty,
+        "condition_on_previous_text": settings.condition_on_previous_text,
+        "initial_prompt": settings.initial_prompt or None,
+        "vad_filter": settings.vad_min_silence_ms > 0,
+    }
+    if not multilingual:
+        options["language"] = "en"
+    if settings.vad_min_silence_ms > 0:
+        options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}
+    return options
+
+
+class ChunkedTranscriber:
+    """The prototype: one ``WhisperModel.transcribe`` per piece, phrases shifted to file time."""
+
+    def __init__(self, model: WhisperModel, settings: RecognitionSettings, window_s: float, search_s: float):
+        self.model = model
+        self.settings = settings
+        self.window_s = window_s
+        self.search_s = search_s
+        self.cuts: list[Cut] = []
+        self.language: str | None = None
+
+    def phrases(self, path: Path) -> Iterator[Phrase]:
+        options = engine_options(self.settings, bool(self.model.model.is_multilingual))
+        vad_ms = self.settings.vad_min_silence_ms or 300
+        previous: deque[str] = deque(maxlen=PROMPT_PHRASES)
+        for offset, piece, cut in pieces(path, self.window_s, self.search_s, vad_ms):
+            self.cuts.append(cut)
+            if self.settings.condition_on_previous_text and previous:
+                prompt = " ".join([self.settings.initial_prompt, *previous]).strip()
+                options["initial_prompt"] = prompt
+            segments, info = self.model.transcribe(piece, **options)
+            if options["language"] is None:
+                options["language"] = info.language  # detected once, on the first piece
+            self.language = options["language"]
+            shift = offset / SAMPLE_RATE
+            for s in segments:
+                text = s.text.strip()
+                previous.append(text)
+                yield Phrase(start=float(s.start) + shift, end=float(s.end) + shift, text=text)
+
+
+# -- one variant in its own process ---------------------------------------------------------------------
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's resident memory every ``interval`` seconds."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self.started_at = time.perf_counter()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            self.samples.append((time.perf_counter() - self.started_at, status_kib("VmRSS")))
+
+
+def status_kib(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def child(args: argparse.Namespace) -> int:
+    """Run one variant and write what it measured as JSON to ``args.out``."""
+    settings = RecognitionSettings(model=args.model, device="cpu", compute_type="int8")
+    if args.beam:
+        settings = settings.model_copy(update={"beam_size": args.beam})
+    catalog = ModelCatalog(args.models_dir)
+    engine = WhisperTranscriber(catalog, cpu_threads=args.cpu_threads)
+    model: WhisperModel | None = None
+    if args.child == "whole":
+        engine.load(settings)
+    else:  # loaded as the engine loads it: same directory, device, compute type and threads
+        path = catalog.resolve(args.model).path or args.model
+        model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=args.cpu_threads)
+    after_load = status_kib("VmRSS")
+    sampler = RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    chunked: ChunkedTranscriber | None = None
+    if model is None:
+        run = engine.transcribe(args.audio, settings)
+        duration: float | None = run.duration
+        phrases, language = run.phrases, run.language
+    else:
+        chunked = ChunkedTranscriber(model, settings, args.window_minutes * 60, args.search_seconds)
+        duration, phrases, language = container_seconds(args.audio), chunked.phrases(args.audio), None
+    setup = time.perf_counter() - started
+    out: list[dict[str, Any]] = []
+    first = None
+    limit = args.limit_minutes * 60 if args.limit_minutes else None
+    for phrase in phrases:
+        if first is None:
+            first = time.perf_counter() - started
+        out.append({"start": phrase.start, "end": phrase.end, "text": phrase.text})
+        if limit is not None and phrase.end >= limit:
+            break
+    wall = time.perf_counter() - started
+    sampler.stopped.set()
+    sampler.join()
+    result = {
+        "variant": args.child,
+        "audio": str(args.audio),
+        "duration": duration,
+        "language": language if chunked is None else chunked.language,
+        "setup_seconds": setup,
+        "first_phrase_seconds": first,
+        "wall_seconds": wall,
+        "transcribed_seconds": out[-1]["end"] if out else 0.0,
+        "stopped_early": limit is not None and bool(out) and out[-1]["end"] >= limit,
+        "rss_after_load_kib": after_load,
+        "peak_rss_kib": status_kib("VmHWM"),
+        "rss_at_end_kib": status_kib("VmRSS"),
+        "rss_samples": sampler.samples[:: max(1, len(sampler.samples) // 400)],
+        "phrases": out,
+        "cuts": [vars(c) for c in chunked.cuts] if chunked else [],
+        "settings": {"beam_size": settings.beam_size, "vad_min_silence_ms": settings.vad_min_silence_ms},
+    }
+    args.out.write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+# -- the parent: run the variants, compare, report ------------------------------------------------------
+
+
+def run_variant(
+    variant: str, audio: Path, args: argparse.Namespace, models_dir: Path, work: Path, limit: float | None
+) -> dict[str, Any]:
+    out = work / f"{variant}-{audio.stem}-{limit or 'all'}.json"
+    command = [sys.executable, __file__, "--child", variant, "--audio", str(audio), "--out", str(out)]
+    command += [
+        "--model",
+        args.model,
+        "--models-dir",
+        str(models_dir),
+        "--cpu-threads",
+        str(args.cpu_threads),
+    ]
+    command += ["--window-minutes", str(args.window_minutes), "--search-seconds", str(args.search_seconds)]
+    if args.beam:
+        command += ["--beam", str(args.beam)]
+    if limit:
+        command += ["--limit-minutes", str(limit)]
+    shown = f"{variant:<8} {audio.name}{f' (first {limit:g} min)' if limit else ''}"
+    print(f"  running {shown} ...", flush=True)
+    with ForeignLoad() as load:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not out.is_file():
+        raise SpeechError(f"variant {variant} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result["other_processes_cores"] = load.cores
+    print(
+        f"    peak {result['peak_rss_kib'] / 1024:.0f} MiB, wall {result['wall_seconds']:.1f} s, "
+        f"other processes {load.cores:.2f} cores{' DISTURBED' if load.disturbed else ''}",
+        flush=True,
+    )
+    return result
+
+
+def text_of(result: dict[str, Any], upto: float | None = None) -> str:
+    return " ".join(p["text"] for p in result["phrases"] if upto is None or p["end"] <= upto)
+
+
+def compare(whole: dict[str, Any], chunked: dict[str, Any], recording: Recording) -> dict[str, Any]:
+    reference = recording.reference(recording.seconds)
+    cuts = [c for c in chunked["cuts"] if c["how"] != "end"]
+    return {
+        "wer_whole_vs_reference": word_errors(reference, text_of(whole)).rate,
+        "wer_chunked_vs_reference": word_errors(reference, text_of(chunked)).rate,
+        "wer_chunked_vs_whole": word_errors(text_of(whole), text_of(chunked)).rate,
+        "phrases_whole": len(whole["phrases"]),
+        "phrases_chunked": len(chunked["phrases"]),
+        "last_end_whole": whole["phrases"][-1]["end"] if whole["phrases"] else 0.0,
+        "last_end_chunked": chunked["phrases"][-1]["end"] if chunked["phrases"] else 0.0,
+        "cuts": cuts,
+        "words_reference": len(reference.split()),
+    }
+
+
+def mib(kib: float) -> str:
+    return f"{kib / 1024:,.0f}"
+
+
+def row(label: str, r: dict[str, Any]) -> str:
+    done = r["transcribed_seconds"] / 60
+    speed = r["transcribed_seconds"] / r["wall_seconds"] if r["wall_seconds"] else 0.0
+    first = r["first_phrase_seconds"]
+    stop = " (stopped)" if r["stopped_early"] else ""
+    return (
+        f"{label:<26}{done:>8.1f}{stop:<10}{mib(r['peak_rss_kib']):>10}{mib(r['rss_after_load_kib']):>11}"
+        f"{first if first is not None else float('nan'):>11.1f}{r['wall_seconds']:>9.1f}{speed:>8.2f}x"
+        f"{r.get('other_processes_cores', 0.0):>8.2f}"
+    )
+
+
+def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
+    print("\n=== long audio: peak memory and time, whole file (engine today) vs pieces (prototype) ===")
+    long_rec = report["long_recording"]
+    print(
+        f"recording : {long_rec['seconds'] / 60:.1f} min MP3, {long_rec['mib']:.1f} MiB, {long_rec['path']}"
+    )
+    print("            jfk.flac + English part of multilingual.mp3, 1 s of silence after each, repeated")
+    print(
+        f"engine    : {args.model}, cpu int8, cpu_threads {args.cpu_threads}, beam {report['beam']}, "
+        f"VAD {report['vad_ms']} ms; pieces of {args.window_minutes:g} min, cut in the longest silence of "
+        f"the last {args.search_seconds:g} s; each variant in its own process"
+    )
+    print(f"target    : peak RSS <= {TARGET_MIB:.0f} MiB (1.5 GiB)")
+    print(
+        f"\n{'variant, file':<26}{'done min':>8}{'':<10}{'peak MiB':>10}{'after load':>11}"
+        f"{'1st phrase':>11}{'wall s':>9}{'speed':>9}{'others':>8}"
+    )
+    for label, r in report["runs"]:
+        print(row(label, r))
+    print("peak = VmHWM of the variant's process; 'after load' = RSS once the model is loaded;")
+    print("1st phrase = seconds until the first phrase (progress stays at 0 until then); speed = done / wall")
+    print("others = cores used by other processes meanwhile (> 0.3: disturbed, worth re-running)")
+    c = report["comparison"]
+    minutes = report["compare_recording"]["seconds"] / 60
+    print(f"\ntranscripts on the {minutes:.1f}-minute recording ({c['words_reference']} reference words):")
+    print(
+        f"  WER vs reference: whole {100 * c['wer_whole_vs_reference']:.2f} %, "
+        f"chunked {100 * c['wer_chunked_vs_reference']:.2f} %; "
+        f"chunked vs whole {100 * c['wer_chunked_vs_whole']:.2f} %"
+    )
+    print(
+        f"  phrases: whole {c['phrases_whole']}, chunked {c['phrases_chunked']}; last phrase ends "
+        f"{c['last_end_whole']:.2f} / {c['last_end_chunked']:.2f} s"
+    )
+    cuts = ", ".join(f"{x['at_seconds']:.2f} s ({x['how']}, gap {x['gap_seconds']:.2f} s)" for x in c["cuts"])
+    print(f"  cuts: {cuts or 'none'}")
+    for line in report.get("scaling", []):
+        print(line)
+    print()
+    for v in report["verdicts"]:
+        target = f"target <= {v['target_mib']:,.0f} MiB"
+        print(f"{v['name']:<34}: {v['value_mib']:,.0f} MiB, {target}  {v['verdict']}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--minutes", type=float, default=180, help="length of the long recording (180)")
+    parser.add_argument("--model", default="base", help="bundled model name (default base)")
+    parser.add_argument("--beam", type=int, help="beam size (default: the service's default)")
+    parser.add_argument("--cpu-threads", type=int, default=0, help="cpu_threads (default 0)")
+    parser.add_argument("--window-minutes", type=float, default=10, help="piece length (default 10)")
+    parser.add_argument("--search-seconds", type=float, default=30, help="where to look for a silence (30)")
+    parser.add_argument("--compare-minutes", type=float, default=20, help="transcript comparison (20)")
+    parser.add_argument("--long-limit-minutes", type=float, help="stop the long runs after this much audio")
+    parser.add_argument(
+        "--scale-minutes", type=float, nargs="*", default=[], help="also: whole-file peak on these lengths"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--quick", action="store_true", help="30-min recording, 5-min comparison, long runs stop at 2 min"
+    )
+    parser.add_argument("--child", choices=["whole", "chunked"], help=argparse.SUPPRESS)
+    parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--limit-minutes", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.minutes, args.compare_minutes, args.long_limit_minutes = 30, 5, 2
+    return args
+
+
+def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    models_dir = work / "models"
+    if args.model in BUNDLED:
+        ModelCatalog(models_dir).prepare(args.model)
+    print(f"building recordings in {CACHE} (cached) ...", flush=True)
+    long_rec = build_recording(args.minutes)
+    short_rec = build_recording(args.compare_minutes)
+    runs: list[tuple[str, dict[str, Any]]] = []
+    short = {v: run_variant(v, short_rec.path, args, models_dir, work, None) for v in ("whole", "chunked")}
+    runs += [(f"{v}, {short_rec.seconds / 60:.0f} min", r) for v, r in short.items()]
+    for variant in ("whole", "chunked"):
+        r = run_variant(variant, long_rec.path, args, models_dir, work, args.long_limit_minutes)
+        runs.append((f"{variant}, {long_rec.seconds / 60:.0f} min", r))
+    scaling = []
+    for minutes in args.scale_minutes:
+        rec = build_recording(minutes)
+        r = run_variant("whole", rec.path, args, models_dir, work, 0.5)
+        runs.append((f"whole, {rec.seconds / 60:.0f} min", r))
+        scaling.append((rec.seconds / 3600, r["peak_rss_kib"] / 1024))
+    whole_long = runs[2][1]
+    scaling.append((long_rec.seconds / 3600, whole_long["peak_rss_kib"] / 1024))
+    settings = short["whole"]["settings"]
+    return {
+        "long_recording": {
+            "path": str(long_rec.path),
+            "seconds": long_rec.seconds,
+            "mib": long_rec.path.stat().st_size / 2**20,
+            "declared_seconds": container_seconds(long_rec.path),
+        },
+        "compare_recording": {"path": str(short_rec.path), "seconds": short_rec.seconds},
+        "beam": settings["beam_size"],
+        "vad_ms": settings["vad_min_silence_ms"],
+        "runs": runs,
+        "comparison": compare(short["whole"], short["chunked"], short_rec),
+        "scaling": scaling_lines(scaling),
+        "verdicts": [verdict(label, r) for label, r in runs[2:4]],
+    }
+
+
+def verdict(label: str, r: dict[str, Any]) -> dict[str, Any]:
+    peak = r["peak_rss_kib"] / 1024
+    return {
+        "name": f"peak RSS, {label}",
+        "value_mib": peak,
+        "target_mib": TARGET_MIB,
+        "verdict": "PASS" if peak <= TARGET_MIB else "MISS",
+    }
+
+
+def scaling_lines(points: list[tuple[float, float]]) -> list[str]:
+    """A least-squares line through (hours, peak MiB) of the whole-file path, if there are 2+ lengths."""
+    if len(points) < 2:
+        return []
+    hours, peaks = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    slope, intercept = np.polyfit(hours, peaks, 1)
+    shown = ", ".join(f"{h:.2f} h: {p:,.0f} MiB" for h, p in points)
+    return [
+        f"\nwhole-file peak by length: {shown}",
+        f"  linear fit: {intercept:,.0f} MiB + {slope:,.0f} MiB per hour of audio "
+        f"(1.5 GiB is reached at {(1536 - intercept) / slope:.2f} h)",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child(args)
+    try:
+        with tempfile.TemporaryDirectory(prefix="long-audio-bench-") as tmp:
+            report = measure(args, Path(tmp))
+    except (SpeechError, ServiceError) as exc:
+        print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print_report(report, args)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
