@@ -5,27 +5,13 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.conftest import Harness
+from tests.test_recognition import DEFAULTS
 from transcriber.api import create_app
 from transcriber.config import Settings
 
-SEED_DEFAULTS = {
-    "WHISPER_DEVICE": "auto",
-    "WHISPER_MODEL": "base",
-    "WHISPER_COMPUTE_TYPE": "auto",
-    "WHISPER_LANGUAGE": "",
-    "WHISPER_TASK": "transcribe",
-    "WHISPER_BEAM": 8,
-    "WHISPER_PATIENCE": 1.0,
-    "WHISPER_LENGTH_PENALTY": 1.0,
-    "WHISPER_CONDITION_PREV": True,
-    "WHISPER_VAD_MIN_SIL_MS": 300,
-    "WHISPER_PROMPT": "",
-    "WHISPER_BATCH_SIZE": 0,
-}
-
 
 def test_defaults_are_the_seeds(harness: Harness) -> None:
-    assert harness.client.get("/api/v1/settings").json() == SEED_DEFAULTS
+    assert harness.client.get("/api/v1/settings").json() == DEFAULTS
 
 
 def test_update_validates_everything_before_applying(harness: Harness) -> None:
@@ -47,7 +33,7 @@ def test_update_validates_everything_before_applying(harness: Harness) -> None:
         response = harness.client.post("/api/v1/settings", json=bad)
         assert response.status_code == 422, bad
         assert next(iter(bad)) in response.json()["detail"]
-    assert harness.client.get("/api/v1/settings").json() == SEED_DEFAULTS
+    assert harness.client.get("/api/v1/settings").json() == DEFAULTS
 
 
 def test_update_strings_typed_and_reset_by_empty_or_null(harness: Harness) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,15 +13,6 @@ from tests.e2e.server import ServerProcess, wait_for
 from tests.e2e.test_server import status_of, upload_and_create, wait_status
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(tmp_path: Path, models_dir: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "data", models_dir).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def wait_failed(server: ServerProcess, task_id: str) -> dict[str, object]:

@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -49,15 +48,6 @@ def long_speech(speech_file: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         out.setframerate(16000)
         out.writeframes(data.tobytes())
     return path
-
-
-@pytest.fixture
-def server(tmp_path: Path, models_dir: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "data", models_dir).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def upload_and_create(server: ServerProcess, path: Path, name: str | None = None) -> str:

@@ -113,6 +113,17 @@ def _admit(services: Services) -> None:
         )
 
 
+def _queue(services: Services, upload_id: str, options: dict[str, Any]) -> CreatedTask:
+    task = services.store.create_task(upload_id=upload_id, options=options)
+    return CreatedTask(
+        task_id=task.id,
+        status=task.status,
+        queue_position=task.queue_position,
+        upload_id=upload_id,
+        created_at=task.created_at,
+    )
+
+
 @router.post("/api/v1/create_task", response_model=CreatedTask)
 def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
     """Queue a task for an uploaded file. `file_path` must be a `stored_path` from `/api/v1/upload`;
@@ -121,14 +132,7 @@ def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
     options = body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True)
     _check_options(options, services)
     _admit(services)
-    task = services.store.create_task(upload_id=upload.id, options=options)
-    return CreatedTask(
-        task_id=task.id,
-        status=task.status,
-        queue_position=task.queue_position,
-        upload_id=upload.id,
-        created_at=task.created_at,
-    )
+    return _queue(services, upload.id, options)
 
 
 @router.post("/api/v1/transcribe", response_model=CreatedTask, openapi_extra=RAW_BODY)
@@ -147,14 +151,7 @@ async def transcribe(
         upload = await receive_multipart(request, services)
     else:
         upload = await receive_raw(request, services, raw_file_name(request, params.name))
-    task = services.store.create_task(upload_id=upload.id, options=chosen)
-    return CreatedTask(
-        task_id=task.id,
-        status=task.status,
-        queue_position=task.queue_position,
-        upload_id=upload.id,
-        created_at=task.created_at,
-    )
+    return _queue(services, upload.id, chosen)
 
 
 def _get(task_id: str, services: Services) -> TaskRecord:
