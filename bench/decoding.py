@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -300,8 +301,9 @@ def print_report(rows: list[Row], sets: list[SpeechSet], meta: dict[str, Any]) -
         lang = s.language or "auto"
         print(
             f"set {s.name:<10}: {s.seconds:6.1f} s, {len(s.reference.split()):>4} words, "
-            f"{s.origin}, language {lang}"
+            f"{s.origin}, language {lang}, at most {math.ceil(s.seconds / 30)} VAD chunks of 30 s"
         )
+    print("(a batch larger than a file's chunk count changes nothing for that file)")
     print(
         f"load average: {meta['load_before']} before, {meta['load_after']} after; "
         f"runs per config {meta['runs']}"
