@@ -41,6 +41,7 @@ from machine_load import DISTURBED_CORES, ForeignLoad
 from speech_sets import SpeechError, SpeechSet, build_sets
 from wer import WordErrors, word_errors
 
+from transcriber.engine import decode_options
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import BUNDLED, ModelCatalog
 from transcriber.recognition import RecognitionSettings
@@ -76,17 +77,10 @@ def all_modes(batch_sizes: list[int]) -> list[Mode]:
 
 
 def service_options() -> dict[str, Any]:
-    """The options ``engine.py`` derives from ``RecognitionSettings()``, less language and beam."""
-    d = RecognitionSettings()
-    return {
-        "task": d.task,
-        "patience": d.patience,
-        "length_penalty": d.length_penalty,
-        "condition_on_previous_text": d.condition_on_previous_text,
-        "initial_prompt": d.initial_prompt or None,
-        "vad_filter": d.vad_min_silence_ms > 0,
-        "vad_parameters": {"min_silence_duration_ms": d.vad_min_silence_ms},
-    }
+    """The options the engine derives from ``RecognitionSettings()``, less language and beam."""
+    options = decode_options(RecognitionSettings(), multilingual=True)
+    del options["language"], options["beam_size"]
+    return options
 
 
 @dataclass

@@ -49,7 +49,7 @@ from speech_sets import SAMPLE_RATE, SpeechError, pcm_blocks, real_clips
 from wer import word_errors
 
 from transcriber.domain import Phrase
-from transcriber.engine import WhisperTranscriber
+from transcriber.engine import WhisperTranscriber, decode_options
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import BUNDLED, ModelCatalog
 from transcriber.recognition import RecognitionSettings
@@ -169,25 +169,6 @@ def pieces(
         yield offset, rest, Cut((offset + len(rest)) / SAMPLE_RATE, "end", 0.0)
 
 
-def engine_options(settings: RecognitionSettings, multilingual: bool) -> dict[str, Any]:
-    """The faster-whisper options ``WhisperTranscriber.transcribe`` builds from ``settings`` (mirrored)."""
-    options: dict[str, Any] = {
-        "language": settings.language or None,
-        "task": settings.task if multilingual else "transcribe",
-        "beam_size": settings.beam_size,
-        "patience": settings.patience,
-        "length_penalty": settings.length_penalty,
-        "condition_on_previous_text": settings.condition_on_previous_text,
-        "initial_prompt": settings.initial_prompt or None,
-        "vad_filter": settings.vad_min_silence_ms > 0,
-    }
-    if not multilingual:
-        options["language"] = "en"
-    if settings.vad_min_silence_ms > 0:
-        options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}
-    return options
-
-
 class ChunkedTranscriber:
     """The prototype: one ``WhisperModel.transcribe`` per piece, phrases shifted to file time."""
 
@@ -200,7 +181,7 @@ class ChunkedTranscriber:
         self.language: str | None = None
 
     def phrases(self, path: Path) -> Iterator[Phrase]:
-        options = engine_options(self.settings, bool(self.model.model.is_multilingual))
+        options = decode_options(self.settings, multilingual=bool(self.model.model.is_multilingual))
         vad_ms = self.settings.vad_min_silence_ms or 300
         previous: deque[str] = deque(maxlen=PROMPT_PHRASES)
         for offset, piece, cut in pieces(path, self.window_s, self.search_s, vad_ms):

@@ -59,6 +59,23 @@ class Transcriber(Protocol):
     def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun: ...
 
 
+def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict[str, Any]:
+    """faster-whisper's transcribe() options for ``settings`` (an English-only model is told so)."""
+    options: dict[str, Any] = {
+        "language": (settings.language or None) if multilingual else "en",
+        "task": settings.task if multilingual else "transcribe",
+        "beam_size": settings.beam_size,
+        "patience": settings.patience,
+        "length_penalty": settings.length_penalty,
+        "condition_on_previous_text": settings.condition_on_previous_text,
+        "initial_prompt": settings.initial_prompt or None,
+        "vad_filter": settings.vad_min_silence_ms > 0,
+    }
+    if settings.vad_min_silence_ms > 0:
+        options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}
+    return options
+
+
 def resolve_compute_type(requested: str, device: str) -> str:
     """``auto`` -> float16 on CUDA, int8 on CPU; a GPU-only type on CPU falls back to int8."""
     if requested == "auto":
@@ -177,20 +194,7 @@ class WhisperTranscriber:
     def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun:
         loaded = self.load(settings)
         assert self._model is not None
-        options: dict[str, Any] = {
-            "language": settings.language or None,
-            "task": settings.task if loaded.multilingual else "transcribe",
-            "beam_size": settings.beam_size,
-            "patience": settings.patience,
-            "length_penalty": settings.length_penalty,
-            "condition_on_previous_text": settings.condition_on_previous_text,
-            "initial_prompt": settings.initial_prompt or None,
-            "vad_filter": settings.vad_min_silence_ms > 0,
-        }
-        if not loaded.multilingual:
-            options["language"] = "en"
-        if settings.vad_min_silence_ms > 0:
-            options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}
+        options = decode_options(settings, multilingual=loaded.multilingual)
         if settings.batch_size > 0 and settings.vad_min_silence_ms > 0:
             # The batched pipeline cuts the audio at VAD boundaries and decodes the chunks together.
             # Timestamps inside each chunk keep phrases short, as in sequential decoding.
