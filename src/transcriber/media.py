@@ -65,6 +65,18 @@ def probe(path: Path) -> MediaInfo:
         raise _unsupported(f"the file is not audio that can be decoded ({type(exc).__name__})") from None
 
 
+def playing_time(path: Path) -> float | None:
+    """The length of ``path``'s first audio track in seconds, without decoding it (None if unknown)."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                return None
+            declared = _duration(container, container.streams.audio[0])
+        return _measured_duration(path) or declared
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError):
+        return None
+
+
 def _measured_duration(path: Path) -> float | None:
     """The audio's real length from its packets' timestamps (no decoding): headers can claim more
     than a truncated file holds, or nothing at all. Uncompressed PCM is measured from the file size."""
