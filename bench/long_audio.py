@@ -1,4 +1,4 @@
-"""Peak memory and time on long recordings: the engine today (whole file in memory) vs decoding in pieces.
+"""Peak memory and time on long recordings: faster-whisper on the whole file vs the engine's pieces.
 
 The recording: real English speech (``jfk.flac`` and the English part of ``multilingual.mp3``, 1 s of
 silence after each) repeated to about ``--minutes`` (180), written as a 16 kHz mono 32 kbit/s MP3 with
@@ -6,23 +6,22 @@ PyAV and cached in the temporary directory. The reference text is known, repetit
 
 Variants, each in its own process (peak RSS = ``VmHWM`` of that process, RSS sampled every 0.1 s):
 
-- ``whole``: ``WhisperTranscriber.transcribe()`` as the worker calls it. faster-whisper decodes the whole
-  file to float32, runs VAD over it and computes the log-Mel spectrogram of all the speech before the
-  first phrase comes out.
-- ``chunked``: a prototype of what the engine could do. PyAV decodes the file lazily; every
-  ``--window-minutes`` (10) of audio, the cut is placed in the longest VAD silence of the window's last
-  ``--search-seconds`` (30), the piece goes to ``WhisperModel.transcribe`` as a numpy array with the
-  same options, the rest is carried into the next piece. Phrase times are shifted by the piece's offset
-  (counted in samples), the language detected on the first piece is kept for the others, and the
-  previous piece's last phrases become the next piece's prompt (``condition_on_previous_text``).
+- ``whole`` (the baseline, what the engine did before): ``WhisperModel.transcribe(path)`` with the
+  engine's options. faster-whisper decodes the whole file to float32, runs VAD over it and computes the
+  log-Mel spectrogram of all the speech before the first phrase comes out.
+- ``chunked``: ``WhisperTranscriber.transcribe()`` as the worker calls it. PyAV decodes the file
+  lazily; every 10 minutes of audio the cut is placed in the longest VAD silence of the piece's last
+  30 s (``transcriber.pieces``), the piece is transcribed, its phrases are shifted to file time, and
+  the language detected on the first piece is kept for the others.
 
 First both run to the end on the first ``--compare-minutes`` (20) of the recording, to compare their
-transcripts; then both run on the long recording, stopping after ``--long-limit-minutes`` of transcribed
-audio if given (the whole-file path reaches its peak before its first phrase; the chunked one after
-its first piece). A benchmark, not a test: it exits 0 whatever the figures.
+transcripts; then both run on the long recording, the baseline stopping after ``--long-limit-minutes``
+of transcribed audio if given (it reaches its peak before its first phrase). A benchmark, not a test:
+it exits 0 whatever the figures.
 
     .venv/bin/python bench/long_audio.py [--minutes 180] [--model base] [--beam N] [--window-minutes 10]
-        [--compare-minutes 20] [--long-limit-minutes M] [--scale-minutes 30 90] [--json OUT]
+        [--compare-minutes 20] [--long-limit-minutes M] [--chunked-limit-minutes M] [--scale-minutes 30 90]
+        [--json OUT]
 """
 
 from __future__ import annotations
@@ -34,18 +33,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
-from faster_whisper import WhisperModel
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 from machine_load import ForeignLoad
-from speech_sets import SAMPLE_RATE, SpeechError, pcm_blocks, real_clips
+from speech_sets import SAMPLE_RATE, SpeechError, real_clips
 from wer import word_errors
 
 from transcriber.domain import Phrase
@@ -57,9 +53,7 @@ from transcriber.recognition import RecognitionSettings
 GAP_SECONDS = 1.0
 CACHE = Path(tempfile.gettempdir()) / "transcriber-bench-long-audio"
 BITRATE = 32_000
-MIN_GAP_SECONDS = 0.2  # a silence shorter than this is not a safe place to cut
 TARGET_MIB = 1.5 * 1024  # the issue's target for the worker with base on CPU
-PROMPT_PHRASES = 3  # phrases of the previous piece handed to the next one as its prompt
 
 
 # -- the recording --------------------------------------------------------------------------------------
@@ -119,87 +113,6 @@ def container_seconds(path: Path) -> float | None:
     return None
 
 
-# -- the chunked prototype ------------------------------------------------------------------------------
-
-
-@dataclass
-class Cut:
-    at_seconds: float
-    how: str  # "silence" (a VAD gap), "quiet" (lowest energy: no gap found), "end"
-    gap_seconds: float
-
-
-def find_cut(tail: np.ndarray, vad_ms: int) -> tuple[int, str, float]:
-    """Sample index in ``tail`` (float32) to cut at: the middle of its longest VAD silence."""
-    options = VadOptions(min_silence_duration_ms=max(vad_ms, 100), speech_pad_ms=0)
-    speech = get_speech_timestamps(tail, options)
-    if not speech:
-        return len(tail), "silence", len(tail) / SAMPLE_RATE
-    edges = [0, *(x for s in speech for x in (s["start"], s["end"])), len(tail)]
-    gaps = [(edges[i + 1] - edges[i], edges[i]) for i in range(0, len(edges), 2)]
-    length, start = max(gaps)  # ties: the later gap
-    if length >= MIN_GAP_SECONDS * SAMPLE_RATE:
-        return start + length // 2, "silence", length / SAMPLE_RATE
-    frame = SAMPLE_RATE // 50  # 20 ms
-    energy = np.square(tail[: len(tail) // frame * frame].reshape(-1, frame)).mean(axis=1)
-    return int(np.argmin(energy)) * frame + frame // 2, "quiet", 0.0
-
-
-def pieces(
-    path: Path, window_s: float, search_s: float, vad_ms: int
-) -> Iterator[tuple[int, np.ndarray, Cut]]:
-    """(offset in samples, float32 piece, how it was cut) for the whole file, decoded lazily."""
-    target, search = int(window_s * SAMPLE_RATE), int(search_s * SAMPLE_RATE)
-    pending: list[np.ndarray] = []
-    pending_len = offset = 0
-    for block in pcm_blocks(path):
-        pending.append(block)
-        pending_len += len(block)
-        if pending_len < target:
-            continue
-        buffer = np.concatenate(pending)
-        tail = buffer[target - search : target].astype(np.float32) / 32768.0
-        index, how, gap = find_cut(tail, vad_ms)
-        cut = target - search + index
-        yield offset, buffer[:cut].astype(np.float32) / 32768.0, Cut((offset + cut) / SAMPLE_RATE, how, gap)
-        offset += cut
-        pending, pending_len = [buffer[cut:].copy()], len(buffer) - cut  # a copy frees the old buffer
-    if pending_len:
-        rest = np.concatenate(pending).astype(np.float32) / 32768.0
-        yield offset, rest, Cut((offset + len(rest)) / SAMPLE_RATE, "end", 0.0)
-
-
-class ChunkedTranscriber:
-    """The prototype: one ``WhisperModel.transcribe`` per piece, phrases shifted to file time."""
-
-    def __init__(self, model: WhisperModel, settings: RecognitionSettings, window_s: float, search_s: float):
-        self.model = model
-        self.settings = settings
-        self.window_s = window_s
-        self.search_s = search_s
-        self.cuts: list[Cut] = []
-        self.language: str | None = None
-
-    def phrases(self, path: Path) -> Iterator[Phrase]:
-        options = decode_options(self.settings, multilingual=bool(self.model.model.is_multilingual))
-        vad_ms = self.settings.vad_min_silence_ms or 300
-        previous: deque[str] = deque(maxlen=PROMPT_PHRASES)
-        for offset, piece, cut in pieces(path, self.window_s, self.search_s, vad_ms):
-            self.cuts.append(cut)
-            if self.settings.condition_on_previous_text and previous:
-                prompt = " ".join([self.settings.initial_prompt, *previous]).strip()
-                options["initial_prompt"] = prompt
-            segments, info = self.model.transcribe(piece, **options)
-            if options["language"] is None:
-                options["language"] = info.language  # detected once, on the first piece
-            self.language = options["language"]
-            shift = offset / SAMPLE_RATE
-            for s in segments:
-                text = s.text.strip()
-                previous.append(text)
-                yield Phrase(start=float(s.start) + shift, end=float(s.end) + shift, text=text)
-
-
 # -- one variant in its own process ---------------------------------------------------------------------
 
 
@@ -232,9 +145,9 @@ def child(args: argparse.Namespace) -> int:
     if args.beam:
         settings = settings.model_copy(update={"beam_size": args.beam})
     catalog = ModelCatalog(args.models_dir)
-    engine = WhisperTranscriber(catalog, cpu_threads=args.cpu_threads)
+    engine = WhisperTranscriber(catalog, cpu_threads=args.cpu_threads, piece_seconds=args.window_minutes * 60)
     model: WhisperModel | None = None
-    if args.child == "whole":
+    if args.child == "chunked":
         engine.load(settings)
     else:  # loaded as the engine loads it: same directory, device, compute type and threads
         path = catalog.resolve(args.model).path or args.model
@@ -243,14 +156,21 @@ def child(args: argparse.Namespace) -> int:
     sampler = RssSampler()
     sampler.start()
     started = time.perf_counter()
-    chunked: ChunkedTranscriber | None = None
     if model is None:
         run = engine.transcribe(args.audio, settings)
         duration: float | None = run.duration
         phrases, language = run.phrases, run.language
     else:
-        chunked = ChunkedTranscriber(model, settings, args.window_minutes * 60, args.search_seconds)
-        duration, phrases, language = container_seconds(args.audio), chunked.phrases(args.audio), None
+        options = decode_options(settings, multilingual=bool(model.model.is_multilingual))
+        if settings.batch_size > 0:  # the same decoding mode as the engine's, on the whole file
+            del options["condition_on_previous_text"]
+            segments, info = BatchedInferencePipeline(model=model).transcribe(
+                str(args.audio), batch_size=settings.batch_size, without_timestamps=False, **options
+            )
+        else:
+            segments, info = model.transcribe(str(args.audio), **options)
+        phrases = (Phrase(s.start, s.end, s.text.strip()) for s in segments)
+        duration, language = info.duration, info.language
     setup = time.perf_counter() - started
     out: list[dict[str, Any]] = []
     first = None
@@ -268,7 +188,7 @@ def child(args: argparse.Namespace) -> int:
         "variant": args.child,
         "audio": str(args.audio),
         "duration": duration,
-        "language": language if chunked is None else chunked.language,
+        "language": language,
         "setup_seconds": setup,
         "first_phrase_seconds": first,
         "wall_seconds": wall,
@@ -279,7 +199,6 @@ def child(args: argparse.Namespace) -> int:
         "rss_at_end_kib": status_kib("VmRSS"),
         "rss_samples": sampler.samples[:: max(1, len(sampler.samples) // 400)],
         "phrases": out,
-        "cuts": [vars(c) for c in chunked.cuts] if chunked else [],
         "settings": {"beam_size": settings.beam_size, "vad_min_silence_ms": settings.vad_min_silence_ms},
     }
     args.out.write_text(json.dumps(result), encoding="utf-8")
@@ -302,7 +221,7 @@ def run_variant(
         "--cpu-threads",
         str(args.cpu_threads),
     ]
-    command += ["--window-minutes", str(args.window_minutes), "--search-seconds", str(args.search_seconds)]
+    command += ["--window-minutes", str(args.window_minutes)]
     if args.beam:
         command += ["--beam", str(args.beam)]
     if limit:
@@ -329,7 +248,6 @@ def text_of(result: dict[str, Any], upto: float | None = None) -> str:
 
 def compare(whole: dict[str, Any], chunked: dict[str, Any], recording: Recording) -> dict[str, Any]:
     reference = recording.reference(recording.seconds)
-    cuts = [c for c in chunked["cuts"] if c["how"] != "end"]
     return {
         "wer_whole_vs_reference": word_errors(reference, text_of(whole)).rate,
         "wer_chunked_vs_reference": word_errors(reference, text_of(chunked)).rate,
@@ -338,7 +256,6 @@ def compare(whole: dict[str, Any], chunked: dict[str, Any], recording: Recording
         "phrases_chunked": len(chunked["phrases"]),
         "last_end_whole": whole["phrases"][-1]["end"] if whole["phrases"] else 0.0,
         "last_end_chunked": chunked["phrases"][-1]["end"] if chunked["phrases"] else 0.0,
-        "cuts": cuts,
         "words_reference": len(reference.split()),
     }
 
@@ -360,7 +277,9 @@ def row(label: str, r: dict[str, Any]) -> str:
 
 
 def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
-    print("\n=== long audio: peak memory and time, whole file (engine today) vs pieces (prototype) ===")
+    print(
+        "\n=== long audio: peak memory and time, faster-whisper on the whole file vs the engine's pieces ==="
+    )
     long_rec = report["long_recording"]
     print(
         f"recording : {long_rec['seconds'] / 60:.1f} min MP3, {long_rec['mib']:.1f} MiB, {long_rec['path']}"
@@ -369,7 +288,7 @@ def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"engine    : {args.model}, cpu int8, cpu_threads {args.cpu_threads}, beam {report['beam']}, "
         f"VAD {report['vad_ms']} ms; pieces of {args.window_minutes:g} min, cut in the longest silence of "
-        f"the last {args.search_seconds:g} s; each variant in its own process"
+        f"the last {args.window_minutes * 3:g} s; each variant in its own process"
     )
     print(f"target    : peak RSS <= {TARGET_MIB:.0f} MiB (1.5 GiB)")
     print(
@@ -393,8 +312,6 @@ def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
         f"  phrases: whole {c['phrases_whole']}, chunked {c['phrases_chunked']}; last phrase ends "
         f"{c['last_end_whole']:.2f} / {c['last_end_chunked']:.2f} s"
     )
-    cuts = ", ".join(f"{x['at_seconds']:.2f} s ({x['how']}, gap {x['gap_seconds']:.2f} s)" for x in c["cuts"])
-    print(f"  cuts: {cuts or 'none'}")
     for line in report.get("scaling", []):
         print(line)
     print()
@@ -410,9 +327,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--beam", type=int, help="beam size (default: the service's default)")
     parser.add_argument("--cpu-threads", type=int, default=0, help="cpu_threads (default 0)")
     parser.add_argument("--window-minutes", type=float, default=10, help="piece length (default 10)")
-    parser.add_argument("--search-seconds", type=float, default=30, help="where to look for a silence (30)")
     parser.add_argument("--compare-minutes", type=float, default=20, help="transcript comparison (20)")
-    parser.add_argument("--long-limit-minutes", type=float, help="stop the long runs after this much audio")
+    parser.add_argument(
+        "--long-limit-minutes", type=float, help="stop the baseline's long run after this much audio"
+    )
+    parser.add_argument(
+        "--chunked-limit-minutes", type=float, help="stop the engine's long run after this much audio (all)"
+    )
     parser.add_argument(
         "--scale-minutes", type=float, nargs="*", default=[], help="also: whole-file peak on these lengths"
     )
@@ -427,7 +348,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--limit-minutes", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.minutes, args.compare_minutes, args.long_limit_minutes = 30, 5, 2
+        args.minutes, args.compare_minutes, args.long_limit_minutes, args.chunked_limit_minutes = 30, 5, 2, 12
     return args
 
 
@@ -442,7 +363,8 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     short = {v: run_variant(v, short_rec.path, args, models_dir, work, None) for v in ("whole", "chunked")}
     runs += [(f"{v}, {short_rec.seconds / 60:.0f} min", r) for v, r in short.items()]
     for variant in ("whole", "chunked"):
-        r = run_variant(variant, long_rec.path, args, models_dir, work, args.long_limit_minutes)
+        limit = args.long_limit_minutes if variant == "whole" else args.chunked_limit_minutes
+        r = run_variant(variant, long_rec.path, args, models_dir, work, limit)
         runs.append((f"{variant}, {long_rec.seconds / 60:.0f} min", r))
     scaling = []
     for minutes in args.scale_minutes:

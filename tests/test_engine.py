@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import re
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import JFK_TEXT, espeak
 from transcriber.domain import Phrase
-from transcriber.engine import WhisperTranscriber, cuda_device_count, resolve_compute_type
+from transcriber.engine import (
+    WhisperTranscriber,
+    _phrase,
+    cuda_device_count,
+    resolve_compute_type,
+    unfinished_tail,
+)
 from transcriber.errors import ModelUnavailable
 from transcriber.model_catalog import BUNDLED, MARKER, BundledModel, ModelCatalog
+from transcriber.pieces import SAMPLE_RATE, AudioPiece, pcm_blocks
 from transcriber.recognition import RecognitionSettings
 
 
@@ -172,10 +181,90 @@ def test_batched_pipeline_transcribes_with_phrase_timestamps(
     assert [p.start for p in phrases] == sorted(p.start for p in phrases)
 
 
-def test_phrases_are_kept_inside_the_audio() -> None:
-    from transcriber.engine import _phrase
+def test_phrases_are_kept_inside_their_piece() -> None:
+    piece = AudioPiece(offset=100 * SAMPLE_RATE, samples=np.zeros(50 * SAMPLE_RATE, np.float32), cut="end")
+    assert _phrase(48.0, 55.9, " last words ", piece) == Phrase(148.0, 150.0, "last words")
+    assert _phrase(51.0, 52.0, "x", piece) == Phrase(150.0, 150.0, "x")
+    assert _phrase(-0.2, 1.0, "y", piece) == Phrase(100.0, 101.0, "y")
+    assert _phrase(5.0, 4.0, "z", piece) == Phrase(105.0, 105.0, "z")
 
-    assert _phrase(148.0, 155.9, " last words ", 150.0) == Phrase(148.0, 150.0, "last words")
-    assert _phrase(151.0, 152.0, "x", 150.0) == Phrase(150.0, 150.0, "x")
-    assert _phrase(-0.2, 1.0, "y", 150.0) == Phrase(0.0, 1.0, "y")
-    assert _phrase(5.0, 4.0, "z", 150.0) == Phrase(5.0, 5.0, "z")
+
+def test_unfinished_last_segment_of_a_batched_chunk_is_found() -> None:
+    t = 50000  # first timestamp token; positions count 20 ms steps
+
+    def ts(seconds: float) -> int:
+        return t + round(seconds / 0.02)
+
+    closed = [ts(0), 1, 2, ts(2), ts(2), 3, 4, ts(4)]
+    assert unfinished_tail(closed, t) is None
+    assert unfinished_tail([1, 2, 3], t) is None  # no timestamps: faster-whisper keeps it whole
+    assert unfinished_tail([ts(0), 1, 2, ts(2)], t) is None  # one segment, closed
+    assert unfinished_tail([ts(0), 1, ts(2), ts(2), 5, 6], t) == (100, [5, 6])
+    assert unfinished_tail([ts(0), 1, ts(2), ts(2), 5, ts(3), 6], t) == (100, [5, 6])
+    assert unfinished_tail([ts(0), 1, ts(2), ts(2)], t) is None
+
+
+GAP_SECONDS = 3.0
+
+
+def repeated_speech(speech: Path, out: Path, times: int) -> tuple[Path, float]:
+    """``speech`` ``times`` over with GAP_SECONDS of silence after each, as a 16 kHz WAV; and the
+    length of one repetition with its gap."""
+    clip = np.concatenate(list(pcm_blocks(speech)))
+    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)
+    samples = np.concatenate([part for _ in range(times) for part in (clip, gap)])
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(samples.tobytes())
+    return out, (len(clip) + len(gap)) / SAMPLE_RATE
+
+
+def piece_ending_in_second_gap(period: float) -> float:
+    """A piece length whose cut search (its last twentieth) lies in the silence after the 2nd clip."""
+    piece = 2 * period - 1.0
+    assert piece / 20 < GAP_SECONDS - 1.0
+    return piece
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch_size", [0, 4])
+def test_long_audio_is_transcribed_in_pieces_with_file_times(
+    catalog: ModelCatalog, speech_file: Path, tmp_path: Path, batch_size: int
+) -> None:
+    audio, period = repeated_speech(speech_file, tmp_path / "three.wav", times=3)
+    engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece_ending_in_second_gap(period))
+    run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size))
+    assert run.duration == pytest.approx(3 * period, abs=0.05)
+    phrases = list(run.phrases)
+    assert run.duration == 3 * period  # the decoded length, exactly, once all is read
+    text = words(" ".join(p.text for p in phrases))
+    assert text.count(JFK_TEXT) == 3
+    assert [p.start for p in phrases] == sorted(p.start for p in phrases)
+    assert all(0 <= p.start <= p.end <= run.duration for p in phrases)
+    # the third repetition is decoded as the second piece: its phrases are shifted to the file's time
+    last = " ".join(p.text for p in phrases if p.start >= 2 * period - 0.5)
+    assert JFK_TEXT in words(last), [(p.start, p.text) for p in phrases]
+    assert all(p.end <= 2 * period + GAP_SECONDS for p in phrases if p.start < 2 * period - 0.5)
+
+
+@pytest.mark.slow
+def test_language_is_detected_once_and_kept_for_later_pieces(
+    catalog: ModelCatalog, speech_file: Path, tmp_path: Path
+) -> None:
+    audio, period = repeated_speech(speech_file, tmp_path / "three.wav", times=3)
+    engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece_ending_in_second_gap(period))
+    run = engine.transcribe(audio, RecognitionSettings(model="base", beam_size=1))
+    assert run.language == "en"
+    assert words(" ".join(p.text for p in run.phrases)).count(JFK_TEXT) == 3
+
+
+def test_audio_without_decodable_samples_gives_no_phrases(engine: WhisperTranscriber, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    with wave.open(str(empty), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+    run = engine.transcribe(empty, RecognitionSettings(model="tiny.en"))
+    assert (run.duration, list(run.phrases)) == (0.0, [])

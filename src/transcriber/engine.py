@@ -1,14 +1,16 @@
 """The engine adapter: the only module that imports faster_whisper.
 
 It loads models (device ``auto``: CUDA first, CPU if CUDA is missing or its first inference fails),
-converts faster-whisper's segments into our ``Phrase`` objects and hands them out lazily, so the
-caller can report progress as ``phrase.end / duration``.
+decodes recordings a piece at a time (``pieces``: memory stays flat however long the audio), converts
+faster-whisper's segments into our ``Phrase`` objects and hands them out lazily, so the caller can
+report progress as ``phrase.end / duration``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,15 +18,20 @@ from typing import Any, Protocol
 import ctranslate2
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.transcribe import get_compression_ratio
+from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from transcriber.domain import Phrase
 from transcriber.errors import ModelUnavailable
+from transcriber.media import playing_time
 from transcriber.model_catalog import BUNDLED, ModelCatalog
+from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, pcm_blocks, split_pieces
 from transcriber.recognition import RecognitionSettings
 
 log = logging.getLogger(__name__)
 
 _GPU_COMPUTE_ONLY = ("float16", "bfloat16", "int8_float16", "int8_bfloat16")
+_CUT_VAD_MS = 300  # the silence that counts when cutting pieces if VAD is off for decoding
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,7 @@ class TranscriptionRun:
 
     language: str | None
     language_probability: float | None
-    duration: float
+    duration: float  # from the container up front; the decoded length once ``phrases`` is exhausted
     phrases: Iterator[Phrase]
 
 
@@ -85,6 +92,13 @@ def resolve_compute_type(requested: str, device: str) -> str:
     return requested
 
 
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def cuda_device_count() -> int:
     try:
         return int(ctranslate2.get_cuda_device_count())
@@ -95,10 +109,18 @@ def cuda_device_count() -> int:
 class WhisperTranscriber:
     """faster-whisper behind the :class:`Transcriber` protocol; keeps one model loaded."""
 
-    def __init__(self, catalog: ModelCatalog, *, cpu_threads: int = 0, trusted_paths: bool = True) -> None:
+    def __init__(
+        self,
+        catalog: ModelCatalog,
+        *,
+        cpu_threads: int = 0,
+        trusted_paths: bool = True,
+        piece_seconds: float = PIECE_SECONDS,
+    ) -> None:
         self.catalog = catalog
-        self.cpu_threads = cpu_threads
+        self.cpu_threads = cpu_threads or usable_cpus()
         self.trusted_paths = trusted_paths
+        self.piece_seconds = piece_seconds
         self._model: WhisperModel | None = None
         self._batched: BatchedInferencePipeline | None = None
         self._loaded: LoadedModel | None = None
@@ -192,33 +214,127 @@ class WhisperTranscriber:
             pass
 
     def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun:
+        """Start transcribing ``audio``: the language is detected on the first piece and kept for the
+        others; each piece is decoded only when the caller has taken the previous one's phrases."""
         loaded = self.load(settings)
-        assert self._model is not None
         options = decode_options(settings, multilingual=loaded.multilingual)
+        spans = _speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
+        pieces = split_pieces(
+            pcm_blocks(audio), spans, piece_seconds=self.piece_seconds, search_seconds=self.piece_seconds / 20
+        )
+        first = next(pieces, None)
+        if first is None:  # nothing decodable: no phrases
+            return TranscriptionRun(options["language"], None, 0.0, iter(()))
+        segments, info = self._decode(first.samples, options, settings)
+        options["language"] = info.language
+        run = TranscriptionRun(
+            language=info.language,
+            language_probability=info.language_probability,
+            duration=max(playing_time(audio) or 0.0, first.end_seconds),
+            phrases=iter(()),
+        )
+
+        def phrases() -> Iterator[Phrase]:
+            piece: AudioPiece | None = first
+            current: Iterable[Any] = segments
+            while piece is not None:
+                for segment in current:
+                    yield _phrase(segment.start, segment.end, segment.text, piece)
+                run.duration = piece.end_seconds
+                piece = next(pieces, None)
+                if piece is not None:
+                    current = self._decode(piece.samples, options, settings)[0]
+
+        run.phrases = phrases()
+        return run
+
+    def _decode(
+        self, samples: np.ndarray, options: dict[str, Any], settings: RecognitionSettings
+    ) -> tuple[Iterable[Any], Any]:
+        """faster-whisper's (segments, info) for one piece."""
+        assert self._model is not None
         if settings.batch_size > 0 and settings.vad_min_silence_ms > 0:
             # The batched pipeline cuts the audio at VAD boundaries and decodes the chunks together.
             # Timestamps inside each chunk keep phrases short, as in sequential decoding.
             if self._batched is None:
-                self._batched = BatchedInferencePipeline(model=self._model)
-            del options["condition_on_previous_text"]
-            segments, info = self._batched.transcribe(
-                str(audio), batch_size=settings.batch_size, without_timestamps=False, **options
+                self._batched = TailKeepingPipeline(model=self._model)
+            batched = {k: v for k, v in options.items() if k != "condition_on_previous_text"}
+            return self._batched.transcribe(  # type: ignore[no-any-return]
+                samples, batch_size=settings.batch_size, without_timestamps=False, **batched
             )
-        else:
-            segments, info = self._model.transcribe(str(audio), **options)
-        return TranscriptionRun(
-            language=info.language,
-            language_probability=info.language_probability,
-            duration=float(info.duration),
-            phrases=(_phrase(s.start, s.end, s.text, float(info.duration)) for s in segments),
-        )
+        return self._model.transcribe(samples, **options)  # type: ignore[no-any-return]
 
 
-def _phrase(start: float, end: float, text: str, duration: float) -> Phrase:
-    """Our phrase from a segment, kept inside the audio: Whisper's last window can end past it."""
-    limit = duration if duration > 0 else max(start, end)
-    start = min(max(0.0, float(start)), limit)
-    return Phrase(start=start, end=min(max(start, float(end)), limit), text=text.strip())
+class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
+    """faster-whisper's batched pipeline, keeping the words after a chunk's last timestamp pair.
+
+    In faster-whisper 1.2.1 each VAD chunk is decoded once, and the text after its last complete
+    ``<|t1|>...<|t2|>`` segment (an unfinished segment with no closing timestamp) is dropped: the
+    sequential decoder seeks back and decodes it again, the batched one never does. We append that
+    text as a last phrase that runs to the chunk's end.
+    """
+
+    _outputs: list[dict[str, Any]]
+
+    def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
+        encoder_output, outputs = super().generate_segment_batched(features, tokenizer, options)
+        self._outputs = outputs
+        return encoder_output, outputs
+
+    def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
+        segmented = super().forward(features, tokenizer, chunks_metadata, options)
+        for chunk, output, segments in zip(chunks_metadata, self._outputs, segmented, strict=True):
+            tail = unfinished_tail(output["tokens"], tokenizer.timestamp_begin)
+            if tail is None:
+                continue
+            position, tokens = tail
+            text = tokenizer.decode(tokens)
+            if not text.strip():
+                continue
+            start = chunk["offset"] + position * self.model.time_precision
+            segments.append(
+                {
+                    "text": text,
+                    "avg_logprob": output["avg_logprob"],
+                    "no_speech_prob": output["no_speech_prob"],
+                    "tokens": tokens,
+                    "start": start,
+                    "end": max(start, chunk["offset"] + chunk["duration"]),
+                    "compression_ratio": get_compression_ratio(text),
+                    "seek": int(chunk["offset"] * self.model.frames_per_second),
+                }
+            )
+        return segmented
+
+
+def unfinished_tail(tokens: list[int], timestamp_begin: int) -> tuple[int, list[int]] | None:
+    """The text tokens faster-whisper's segment splitter drops, with the timestamp position they start
+    at: those after the last pair of consecutive timestamps, when the output does not end in one."""
+    pairs = [
+        i for i in range(1, len(tokens)) if tokens[i] >= timestamp_begin and tokens[i - 1] >= timestamp_begin
+    ]
+    if not pairs or tokens[-1] >= timestamp_begin:
+        return None  # no pair: kept as one segment; a timestamp at the end: the last segment is closed
+    last = pairs[-1]
+    text = [t for t in tokens[last:] if t < timestamp_begin]
+    return (tokens[last] - timestamp_begin, text) if text else None
+
+
+def _speech_spans(min_silence_ms: int) -> SpeechSpans:
+    options = VadOptions(min_silence_duration_ms=max(min_silence_ms, 100), speech_pad_ms=0)
+
+    def spans(samples: np.ndarray) -> list[tuple[int, int]]:
+        return [(s["start"], s["end"]) for s in get_speech_timestamps(samples, options)]
+
+    return spans
+
+
+def _phrase(start: float, end: float, text: str, piece: AudioPiece) -> Phrase:
+    """Our phrase from a piece's segment, in the recording's time and inside the piece: Whisper's last
+    window can end past the audio."""
+    low, high = piece.start_seconds, piece.end_seconds
+    start = min(max(low, low + float(start)), high)
+    return Phrase(start=start, end=min(max(start, low + float(end)), high), text=text.strip())
 
 
 def download_model(name: str, models_dir: Path) -> Path:
