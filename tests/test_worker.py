@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from tests.e2e.server import wait_for
 from transcriber.domain import Phrase, TaskStatus
 from transcriber.engine import TranscriptionRun
 from transcriber.recognition import RecognitionSettings
+from transcriber.store import SqlTaskStore
 from transcriber.worker import ProgressClock, Worker
 
 
@@ -29,24 +32,67 @@ def test_progress_clock() -> None:
     assert ProgressClock(duration=0).progress(5) == 0.0
 
 
-class Observing(FakeTranscriber):
-    """Records what the store shows about the task each time the next phrase is about to come."""
+class Scripted(FakeTranscriber):
+    """A fake engine whose phrases come from ``decode()``, a generator written by the test."""
 
-    def __init__(self, harness: Harness, phrases: list[Phrase]) -> None:
-        super().__init__(phrases=phrases, duration=phrases[-1].end)
-        self.harness = harness
-        self.seen: list[tuple[float, int]] = []
+    def __init__(self, decode: Callable[[], Iterator[Phrase]], duration: float) -> None:
+        super().__init__(duration=duration)
+        self.decode = decode
 
     def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun:
         run = super().transcribe(audio, settings)
+        return TranscriptionRun(run.language, run.language_probability, run.duration, self.decode())
 
-        def observe() -> Iterator[Phrase]:
-            for phrase in run.phrases:
-                task = self.harness.services.store.list_tasks()[0][0]
-                self.seen.append((task.progress, len(self.harness.services.store.get_phrases(task.id))))
+
+class Silent(Scripted):
+    """One phrase, then a long silence (until ``resume`` is set, 30 s at most), then two more phrases.
+    Records which phrases the worker pulled and whether the generator was closed."""
+
+    def __init__(self) -> None:
+        super().__init__(self._decode, duration=60.0)
+        self.resume = threading.Event()
+        self.pulled: list[str] = []
+        self.closed = False
+
+    def _decode(self) -> Iterator[Phrase]:
+        try:
+            for phrase in [
+                Phrase(0.0, 10.0, "before"),
+                Phrase(40.0, 50.0, "after"),
+                Phrase(50.0, 60.0, "later"),
+            ]:
+                if phrase.text == "after":
+                    self.resume.wait(timeout=30)
+                self.pulled.append(phrase.text)
                 yield phrase
+        finally:
+            self.closed = True
 
-        return TranscriptionRun(run.language, run.language_probability, run.duration, observe())
+
+def _record_saves(store: SqlTaskStore) -> list[tuple[float, list[Phrase]]]:
+    """Wrap ``store.save_progress`` to record the progress and the new phrases of each call."""
+    saves: list[tuple[float, list[Phrase]]] = []
+    original = store.save_progress
+
+    def recording(task_id: str, worker_id: str, **kwargs: Any) -> bool:
+        saves.append((kwargs["progress"], list(kwargs.get("new_phrases", ()))))
+        return original(task_id, worker_id, **kwargs)
+
+    store.save_progress = recording  # type: ignore[method-assign]
+    return saves
+
+
+def _wait_saved(store: SqlTaskStore, task_id: str, count: int) -> None:
+    wait_for(
+        lambda: len(store.get_phrases(task_id)) >= count,
+        timeout=10,
+        what=f"{count} saved phrases",
+        interval=0.01,
+    )
+
+
+def _decoders() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "decoder"]
 
 
 def _worker(harness: Harness, engine: FakeTranscriber, **settings: float) -> Worker:
@@ -67,18 +113,36 @@ def _task(harness: Harness, audio: Path) -> str:
     return str(harness.client.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"])
 
 
-def test_phrases_and_progress_are_saved_as_they_come(harness: Harness, tone_wav: Path) -> None:
+@pytest.mark.parametrize("size", [1, 4])
+def test_progress_is_saved_at_the_last_phrase_of_each_burst(
+    harness: Harness, tone_wav: Path, size: int
+) -> None:
+    """faster-whisper yields the phrases of a window together once the window is decoded: the saved
+    position is the burst's last phrase, which is where decoding really is, not its first."""
     task_id = _task(harness, tone_wav)
-    engine = Observing(harness, [Phrase(i * 10.0, i * 10.0 + 10, f"phrase {i}") for i in range(5)])
-    assert _worker(harness, engine).run_once()
-    assert [saved for _, saved in engine.seen] == [0, 1, 2, 3, 4]
-    assert [progress for progress, _ in engine.seen] == [0.0, 0.2, 0.4, 0.6, 0.8]
-    task = harness.services.store.get_task(task_id)
+    store = harness.services.store
+    phrases = [Phrase(i * 10.0, i * 10.0 + 10, f"phrase {i}") for i in range(12)]
+    bursts = [phrases[i : i + size] for i in range(0, len(phrases), size)]
+
+    def decode() -> Iterator[Phrase]:
+        saved = 0
+        for burst in bursts:
+            for phrase in burst:
+                yield phrase
+                time.sleep(0)  # microseconds apart, letting the worker thread run in between
+            saved += len(burst)
+            _wait_saved(store, task_id, saved)  # the next window decodes once this burst is saved
+
+    saves = _record_saves(store)
+    assert _worker(harness, Scripted(decode, duration=120.0)).run_once()
+    task = store.get_task(task_id)
     assert task is not None
-    assert task.status == TaskStatus.COMPLETED
+    assert task.status == TaskStatus.COMPLETED, task.error
+    assert [[p.text for p in new] for _, new in saves] == [[]] + [[p.text for p in b] for b in bursts]
+    assert [progress * 120 for progress, _ in saves] == pytest.approx([0.0] + [b[-1].end for b in bursts])
+    assert store.get_phrases(task_id) == phrases
     assert task.effective is not None
     assert task.effective["WHISPER_MODEL"] == "base"
-    assert [p.text for p in harness.services.store.get_phrases(task_id)] == [f"phrase {i}" for i in range(5)]
 
 
 def test_heartbeat_notices_cancel_during_a_long_segment(harness: Harness, tone_wav: Path) -> None:
@@ -87,14 +151,7 @@ def test_heartbeat_notices_cancel_during_a_long_segment(harness: Harness, tone_w
     engine = FakeTranscriber(before_phrase=gate)
     worker = _worker(harness, engine, heartbeat_seconds=0.05)
     store = harness.services.store
-    saves: list[float] = []
-    original = store.save_progress
-
-    def counting(*args: object, **kwargs: object) -> bool:
-        saves.append(time.monotonic())
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    store.save_progress = counting  # type: ignore[method-assign]
+    saves = _record_saves(store)
     thread = threading.Thread(target=worker.run_once)
     thread.start()
     wait_for(
@@ -137,6 +194,85 @@ def test_stop_mid_task_gives_the_task_back(harness: Harness, tone_wav: Path) -> 
     assert task.queue_position == 0
     assert task.attempts == 0, "an orderly stop must not count as a failed attempt"
     assert [w.state for w in store.list_workers()] == ["stopped"]
+
+
+def test_cancel_during_a_silence_stops_the_task_before_the_next_phrase(
+    harness: Harness, tone_wav: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="transcriber.worker")
+    task_id = _task(harness, tone_wav)
+    engine = Silent()
+    store = harness.services.store
+    thread = threading.Thread(target=_worker(harness, engine, heartbeat_seconds=0.05).run_once)
+    thread.start()
+    try:
+        _wait_saved(store, task_id, 1)
+        store.cancel_task(task_id)
+        wait_for(lambda: "no longer ours" in caplog.text, timeout=10, what="the worker to stop the task")
+        assert engine.pulled == ["before"], "the silence is not over yet"
+        assert thread.is_alive(), "the worker must wait until the decoder lets go of the model"
+    finally:
+        engine.resume.set()  # the decoder reaches its next phrase
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert not _decoders()
+    assert engine.pulled == ["before", "after"], "the decoder went on after the cancel"
+    assert engine.closed
+    task = store.get_task(task_id)
+    assert task is not None
+    assert task.status == TaskStatus.CANCELLED
+    assert [p.text for p in store.get_phrases(task_id)] == ["before"]
+    assert [w.state for w in store.list_workers()] == ["idle"]
+
+
+def test_stop_during_a_silence_gives_the_task_back_at_once(harness: Harness, tone_wav: Path) -> None:
+    task_id = _task(harness, tone_wav)
+    engine = Silent()
+    stop = threading.Event()
+    worker = _worker(harness, engine)
+    worker.should_stop = stop.is_set
+    store = harness.services.store
+    thread = threading.Thread(target=worker.run_forever)
+    thread.start()
+    try:
+        _wait_saved(store, task_id, 1)
+        stop.set()
+        wait_for(
+            lambda: (t := store.get_task(task_id)) and t.status == TaskStatus.PENDING,
+            timeout=10,
+            what="the task to be given back",
+            interval=0.05,
+        )
+        assert engine.pulled == ["before"], "the silence is not over yet"
+        assert thread.is_alive(), "the worker must wait until the decoder lets go of the model"
+    finally:
+        engine.resume.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert not _decoders()
+    assert engine.pulled == ["before", "after"]
+    task = store.get_task(task_id)
+    assert task is not None
+    assert task.status == TaskStatus.PENDING
+    assert task.attempts == 0
+    assert store.get_phrases(task_id) == []
+    assert [w.state for w in store.list_workers()] == ["stopped"]
+
+
+def test_an_error_in_the_middle_of_decoding_fails_the_task(harness: Harness, tone_wav: Path) -> None:
+    task_id = _task(harness, tone_wav)
+
+    def decode() -> Iterator[Phrase]:
+        yield Phrase(0.0, 10.0, "first")
+        yield Phrase(10.0, 20.0, "second")
+        raise RuntimeError("the decoder broke at 20 s")
+
+    assert _worker(harness, Scripted(decode, duration=60.0)).run_once()
+    assert not _decoders()
+    task = harness.services.store.get_task(task_id)
+    assert task is not None
+    assert task.status == TaskStatus.FAILED
+    assert task.error == "transcription failed: RuntimeError: the decoder broke at 20 s"
 
 
 def test_task_of_a_silent_worker_is_taken_back_and_completed(harness: Harness, tone_wav: Path) -> None:
