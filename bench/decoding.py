@@ -4,8 +4,9 @@ Sets (see ``speech_sets.py``): ``jfk.flac`` and the English part of ``multilingu
 an English and a Russian text read by espeak-ng (language forced to ``ru`` for the latter; the English
 sets are left to language detection, as the service does by default).
 
-Modes: ``WhisperModel.transcribe`` with beam 8 (the seed's default), 5 and 1 (greedy), and
-``BatchedInferencePipeline`` with batch sizes 4, 8, 16, beam 5 and 1, each with
+Modes: ``WhisperModel.transcribe`` with beam 8 (the seed's default), 5 and 1 (greedy), and the batched
+pipeline as the engine uses it (``TailKeepingPipeline``: faster-whisper's ``BatchedInferencePipeline``
+keeping each chunk's unfinished last segment) with batch sizes 4, 8, 16, beam 5 and 1, each with
 ``without_timestamps`` True (its default: one phrase per ~30 s VAD chunk) and False (phrase timestamps
 inside chunks, as our exports need). All with the service's other defaults: VAD with
 ``min_silence_duration_ms=300``, conditioning on previous text, patience and length penalty 1;
@@ -36,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper import WhisperModel
 from machine_load import DISTURBED_CORES, ForeignLoad
 from speech_sets import SpeechError, SpeechSet, build_sets
 from wer import WordErrors, word_errors
 
-from transcriber.engine import decode_options
+from transcriber.engine import TailKeepingPipeline, decode_options
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import BUNDLED, ModelCatalog
 from transcriber.recognition import RecognitionSettings
@@ -141,18 +142,18 @@ class Models:
 
     def __init__(self, models_dir: Path) -> None:
         self.catalog = ModelCatalog(models_dir)
-        self.loaded: dict[tuple[str, int], tuple[WhisperModel, BatchedInferencePipeline]] = {}
+        self.loaded: dict[tuple[str, int], tuple[WhisperModel, TailKeepingPipeline]] = {}
 
-    def get(self, name: str, threads: int) -> tuple[WhisperModel, BatchedInferencePipeline]:
+    def get(self, name: str, threads: int) -> tuple[WhisperModel, TailKeepingPipeline]:
         if (name, threads) not in self.loaded:
             path = self.catalog.prepare(name) if name in BUNDLED else Path(name)
             model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
-            self.loaded[(name, threads)] = (model, BatchedInferencePipeline(model))
+            self.loaded[(name, threads)] = (model, TailKeepingPipeline(model))
             self._warm_up(*self.loaded[(name, threads)])
         return self.loaded[(name, threads)]
 
     @staticmethod
-    def _warm_up(model: WhisperModel, pipeline: BatchedInferencePipeline) -> None:
+    def _warm_up(model: WhisperModel, pipeline: TailKeepingPipeline) -> None:
         silence_and_tone = np.sin(np.arange(48_000) / 10).astype("float32") * 0.1
         for run in (model.transcribe, pipeline.transcribe):
             segments, _ = run(silence_and_tone, language="en", beam_size=1)

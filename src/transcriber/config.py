@@ -18,7 +18,8 @@ class WorkerSettings(BaseModel):
     """Start a supervised worker process with ``serve`` (off: the API only; run ``worker`` elsewhere)."""
 
     cpu_threads: int = Field(0, ge=0, le=256)
-    """CTranslate2 threads on CPU; 0 lets it choose (all physical cores)."""
+    """CTranslate2 threads on CPU; 0: one per CPU core this process may use (CTranslate2's own
+    default is 4, which oversubscribes a 2-core machine and under-uses a large server)."""
 
     heartbeat_seconds: float = Field(2.0, gt=0, le=60)
     """How often a worker writes its heartbeat and the running task's progress."""

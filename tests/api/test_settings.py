@@ -39,18 +39,18 @@ def test_update_validates_everything_before_applying(harness: Harness) -> None:
 def test_update_strings_typed_and_reset_by_empty_or_null(harness: Harness) -> None:
     response = harness.client.post(
         "/api/v1/settings",
-        json={"WHISPER_BEAM": "5", "WHISPER_CONDITION_PREV": "false", "WHISPER_LANGUAGE": "RU"},
+        json={"WHISPER_BEAM": "6", "WHISPER_CONDITION_PREV": "false", "WHISPER_LANGUAGE": "RU"},
     )
     assert response.status_code == 200
     current = harness.client.get("/api/v1/settings").json()
     assert (current["WHISPER_BEAM"], current["WHISPER_CONDITION_PREV"], current["WHISPER_LANGUAGE"]) == (
-        5,
+        6,
         False,
         "ru",
     )
     harness.client.post("/api/v1/settings", json={"WHISPER_BEAM": "", "WHISPER_LANGUAGE": None})
     current = harness.client.get("/api/v1/settings").json()
-    assert current["WHISPER_BEAM"] == 8
+    assert current["WHISPER_BEAM"] == 5
     assert current["WHISPER_LANGUAGE"] == ""
     assert current["WHISPER_CONDITION_PREV"] is False
 

@@ -133,7 +133,7 @@ def test_per_task_options_override_globals_for_that_task_only(harness: Harness, 
     )
     assert (second.language, second.beam_size, second.initial_prompt, second.task) == (
         "",
-        8,
+        5,
         "",
         "transcribe",
     )

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -112,7 +113,21 @@ def worker_pid(server: ServerProcess) -> int:
     return int(worker["pid"])
 
 
-def test_killed_worker_is_restarted_and_task_completes(server: ServerProcess, long_speech: Path) -> None:
+@pytest.fixture
+def sequential_server(tmp_path: Path, models_dir: Path) -> Iterator[ServerProcess]:
+    """Sequential decoding: phrases, and progress, come every 30-second window (batches of 8 would
+    finish the 2-minute file in one step), so a kill lands in the middle of the task."""
+    process = ServerProcess(tmp_path / "data", models_dir, env={"WHISPER_BATCH_SIZE": "0"}).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_killed_worker_is_restarted_and_task_completes(
+    sequential_server: ServerProcess, long_speech: Path
+) -> None:
+    server = sequential_server
     task_id = upload_and_create(server, long_speech)
     wait_for(
         lambda: (s := status_of(server, task_id))["status"] == "IN_PROGRESS" and float(s["progress"]) > 0,  # type: ignore[arg-type]

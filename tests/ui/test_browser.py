@@ -285,9 +285,9 @@ def test_settings_saved_kept_after_reload_and_hard_reset(ui: UI) -> None:
     fields = page.locator(".setting")
     expect(fields).to_have_count(len(KEYS))  # every WHISPER_* setting the server knows
     beam = page.locator("#set-WHISPER_BEAM")
-    expect(beam).to_have_value("8")
+    expect(beam).to_have_value("5")
     default = page.locator(".setting[data-key=WHISPER_BEAM] .setting-default")
-    expect(default).to_contain_text("По умолчанию: 8")
+    expect(default).to_contain_text("По умолчанию: 5")
     expect(page.locator(".setting[data-key=WHISPER_DEVICE] .help")).to_contain_text("процессор")
 
     page.locator("#set-WHISPER_LANGUAGE").fill("xx")
@@ -314,7 +314,7 @@ def test_settings_saved_kept_after_reload_and_hard_reset(ui: UI) -> None:
     page.locator("#settings-save").click()
     expect(page.locator("#settings-status")).to_have_text("Сохранено.")
     with ui.http() as http:
-        assert http.get("/api/v1/settings").json()["WHISPER_BEAM"] == 8
+        assert http.get("/api/v1/settings").json()["WHISPER_BEAM"] == 5
 
     page.locator("#reset-button").click()
     dialog = page.locator("#confirm-dialog")
