@@ -1,6 +1,7 @@
 """Run every benchmark under ``bench/`` one after another and print one summary table.
 
-Runs ``e2e_overhead.py`` and ``service.py``, and ``decoding.py`` and ``long_audio.py`` when they exist.
+Runs ``e2e_overhead.py`` and ``service.py``, and ``decoding.py``, ``batch_sizes.py`` and ``long_audio.py``
+when they exist.
 Each script prints its own tables as it goes; each is asked for ``--json`` (when it supports it) so that
 the summary can quote its verdicts. ``--quick`` is passed to a script that supports it; ``e2e_overhead.py``
 gets ``--runs 1 --minutes 1`` instead. A benchmark, not a test: the exit code is 0 unless a script
@@ -24,7 +25,7 @@ from typing import Any
 from machine_load import DISTURBED_CORES
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ("e2e_overhead", "service", "decoding", "long_audio")
+SCRIPTS = ("e2e_overhead", "service", "decoding", "batch_sizes", "long_audio")
 QUICK_INSTEAD = {"e2e_overhead": ["--runs", "1", "--minutes", "1"]}  # scripts without --quick
 TIMEOUT_SECONDS = 3600  # per script: nothing here should take an hour
 

@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--upload-mib", type=int, help="upload: size of the WAV in MiB (default 1024; quick 256)")
     add("--tasks", type=int, help="tasks: tasks seeded into the database (default 10000; quick 2000)")
     add("--requests", type=int, help="tasks: requests of each kind per side (default 200; quick 100)")
-    add("--eta-minutes", type=float, help="eta: length of the recording (default 2.5)")
+    add("--eta-minutes", type=float, help="eta: length of the recording (default 12)")
     add("--eta-runs", type=int, help="eta: tasks run one after another (default 3; quick 1)")
     add("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)

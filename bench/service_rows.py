@@ -49,7 +49,7 @@ class Options:
     upload_mib: int = 1024
     tasks: int = 10_000
     requests: int = 200
-    eta_minutes: float = 2.5
+    eta_minutes: float = 12.0  # batches of 8 chunks: progress steps every ~4 min of audio
     eta_runs: int = 3
 
 
