@@ -6,7 +6,8 @@ sets are left to language detection, as the service does by default).
 
 Modes: ``WhisperModel.transcribe`` with beam 8 (the seed's default), 5 and 1 (greedy), and the batched
 pipeline as the engine uses it (``TailKeepingPipeline``: faster-whisper's ``BatchedInferencePipeline``
-keeping each chunk's unfinished last segment) with batch sizes 4, 8, 16, beam 5 and 1, each with
+keeping each chunk's unfinished last segment, over a ``SlicedEncoderModel``: the CPU encoder takes one
+chunk at a time) with batch sizes 4, 8, 16, beam 5 and 1, each with
 ``without_timestamps`` True (its default: one phrase per ~30 s VAD chunk) and False (phrase timestamps
 inside chunks, as our exports need). All with the service's other defaults: VAD with
 ``min_silence_duration_ms=300``, conditioning on previous text, patience and length penalty 1;
@@ -42,7 +43,7 @@ from machine_load import DISTURBED_CORES, ForeignLoad
 from speech_sets import SpeechError, SpeechSet, build_sets
 from wer import WordErrors, word_errors
 
-from transcriber.engine import TailKeepingPipeline, decode_options
+from transcriber.engine import SlicedEncoderModel, TailKeepingPipeline, decode_options
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import BUNDLED, ModelCatalog
 from transcriber.recognition import RecognitionSettings
@@ -147,7 +148,7 @@ class Models:
     def get(self, name: str, threads: int) -> tuple[WhisperModel, TailKeepingPipeline]:
         if (name, threads) not in self.loaded:
             path = self.catalog.prepare(name) if name in BUNDLED else Path(name)
-            model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+            model = SlicedEncoderModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
             self.loaded[(name, threads)] = (model, TailKeepingPipeline(model))
             self._warm_up(*self.loaded[(name, threads)])
         return self.loaded[(name, threads)]

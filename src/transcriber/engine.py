@@ -31,6 +31,7 @@ from transcriber.recognition import RecognitionSettings
 log = logging.getLogger(__name__)
 
 _GPU_COMPUTE_ONLY = ("float16", "bfloat16", "int8_float16", "int8_bfloat16")
+CPU_ENCODE_SLICE = 1  # chunks the CPU encoder takes at once (see SlicedEncoderModel)
 _CUT_VAD_MS = 300  # the silence that counts when cutting pieces if VAD is off for decoding
 
 
@@ -183,11 +184,11 @@ class WhisperTranscriber:
 
     def _create(self, model_ref: str, download: bool, device: str, compute_type: str) -> WhisperModel:
         if not download:
-            return WhisperModel(
+            return SlicedEncoderModel(
                 model_ref, device=device, compute_type=compute_type, cpu_threads=self.cpu_threads
             )
         try:
-            return WhisperModel(
+            return SlicedEncoderModel(
                 model_ref,
                 device=device,
                 compute_type=compute_type,
@@ -263,6 +264,25 @@ class WhisperTranscriber:
                 samples, batch_size=settings.batch_size, without_timestamps=False, **batched
             )
         return self._model.transcribe(samples, **options)  # type: ignore[no-any-return]
+
+
+class SlicedEncoderModel(WhisperModel):  # type: ignore[misc]
+    """``WhisperModel`` whose CPU encoder takes a batch ``CPU_ENCODE_SLICE`` chunks at a time.
+
+    The batched pipeline encodes all the chunks of a batch in one call. On CPU that is no faster (8
+    chunks of ``base``: 6.4 s at once, 5.8 s one by one) and the encoder's attention for the whole
+    batch is held at once: peak RSS 1,005 MiB against 394 MiB. The outputs are joined, so the
+    decoder still works on the whole batch, which is where batching pays off. A GPU gets the batch
+    whole."""
+
+    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        if self.model.device != "cpu" or features.ndim != 3 or len(features) <= CPU_ENCODE_SLICE:
+            return super().encode(features)
+        parts = [
+            np.asarray(super(SlicedEncoderModel, self).encode(features[i : i + CPU_ENCODE_SLICE]))
+            for i in range(0, len(features), CPU_ENCODE_SLICE)
+        ]
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate(parts)))
 
 
 class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
