@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from long_audio import build_recording, status_kib
-from machine_load import ForeignLoad
+from long_audio import build_recording, run_child, status_kib
 from speech_sets import SpeechError
 from wer import word_errors
 
@@ -65,14 +63,11 @@ def run_size(size: int, audio: Path, args: argparse.Namespace, work: Path) -> di
     command = [sys.executable, __file__, "--child", str(size), "--audio", str(audio), "--out", str(out)]
     command += ["--model", args.model, "--models-dir", str(work / "models"), "--beam", str(args.beam)]
     print(f"  batch {size:>2} ...", end=" ", flush=True)
-    with ForeignLoad() as load:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not out.is_file():
-        raise SpeechError(f"batch {size} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    result["other_processes_cores"] = load.cores
-    mark = " DISTURBED" if load.disturbed else ""
-    print(f"{result['wall_seconds']:.1f} s, peak {result['peak_rss_kib'] / 1024:,.0f} MiB{mark}", flush=True)
+    result = run_child(command, out, f"batch {size}")
+    print(
+        f"{result['wall_seconds']:.1f} s, peak {result['peak_rss_kib'] / 1024:,.0f} MiB{result['disturbed']}",
+        flush=True,
+    )
     return result
 
 

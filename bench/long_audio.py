@@ -228,17 +228,24 @@ def run_variant(
         command += ["--limit-minutes", str(limit)]
     shown = f"{variant:<8} {audio.name}{f' (first {limit:g} min)' if limit else ''}"
     print(f"  running {shown} ...", flush=True)
+    result = run_child(command, out, f"variant {variant}")
+    print(
+        f"    peak {result['peak_rss_kib'] / 1024:.0f} MiB, wall {result['wall_seconds']:.1f} s, "
+        f"other processes {result['other_processes_cores']:.2f} cores{result['disturbed']}",
+        flush=True,
+    )
+    return result
+
+
+def run_child(command: list[str], out: Path, label: str) -> dict[str, Any]:
+    """Run a measuring child process; its JSON result, with how busy the rest of the machine was."""
     with ForeignLoad() as load:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not out.is_file():
-        raise SpeechError(f"variant {variant} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        raise SpeechError(f"{label} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     result["other_processes_cores"] = load.cores
-    print(
-        f"    peak {result['peak_rss_kib'] / 1024:.0f} MiB, wall {result['wall_seconds']:.1f} s, "
-        f"other processes {load.cores:.2f} cores{' DISTURBED' if load.disturbed else ''}",
-        flush=True,
-    )
+    result["disturbed"] = " DISTURBED" if load.disturbed else ""
     return result
 
 
