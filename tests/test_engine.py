@@ -17,6 +17,7 @@ from transcriber.engine import (
     cuda_device_count,
     resolve_compute_type,
     unfinished_tail,
+    unread_after,
 )
 from transcriber.errors import ModelUnavailable
 from transcriber.model_catalog import BUNDLED, MARKER, BundledModel, ModelCatalog
@@ -205,6 +206,19 @@ def test_unfinished_last_segment_of_a_batched_chunk_is_found() -> None:
 
 
 GAP_SECONDS = 3.0
+
+
+def test_a_chunk_the_model_stopped_reading_early_is_found() -> None:
+    t = 50000
+
+    def ts(seconds: float) -> int:
+        return t + round(seconds / 0.02)
+
+    # "... substantial<|26.16|><|26.16|>": a segment closed, the next opened, then the end of text
+    assert unread_after([ts(0), 1, 2, ts(26.16), ts(26.16)], t) == 1308
+    assert unread_after([ts(0), 1, 2, ts(26.16)], t) is None  # a closed last segment: all was read
+    assert unread_after([ts(0), 1, ts(2), ts(2), 5, 6], t) is None  # unfinished text: unfinished_tail
+    assert unread_after([], t) is None
 
 
 def repeated_speech(speech: Path, out: Path, times: int) -> tuple[Path, float]:

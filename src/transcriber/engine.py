@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import ctranslate2
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.audio import pad_or_trim
 from faster_whisper.transcribe import get_compression_ratio
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 _GPU_COMPUTE_ONLY = ("float16", "bfloat16", "int8_float16", "int8_bfloat16")
 CPU_ENCODE_SLICE = 1  # chunks the CPU encoder takes at once (see SlicedEncoderModel)
 _CUT_VAD_MS = 300  # the silence that counts when cutting pieces if VAD is off for decoding
+MIN_UNREAD_SECONDS = 0.5  # audio left undecoded at a batched chunk's end that is decoded once more
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,28 +305,89 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
 
     def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
         segmented = super().forward(features, tokenizer, chunks_metadata, options)
-        for chunk, output, segments in zip(chunks_metadata, self._outputs, segmented, strict=True):
+        outputs = self._outputs
+        unread: list[tuple[int, float]] = []  # (chunk in the batch, seconds into it not decoded)
+        for index, (chunk, output) in enumerate(zip(chunks_metadata, outputs, strict=True)):
+            position = unread_after(output["tokens"], tokenizer.timestamp_begin)
+            seconds = position * self.model.time_precision if position is not None else chunk["duration"]
+            if chunk["duration"] - seconds >= MIN_UNREAD_SECONDS:
+                unread.append((index, seconds))
             tail = unfinished_tail(output["tokens"], tokenizer.timestamp_begin)
-            if tail is None:
-                continue
-            position, tokens = tail
-            text = tokenizer.decode(tokens)
-            if not text.strip():
-                continue
-            start = chunk["offset"] + position * self.model.time_precision
-            segments.append(
-                {
-                    "text": text,
-                    "avg_logprob": output["avg_logprob"],
-                    "no_speech_prob": output["no_speech_prob"],
-                    "tokens": tokens,
-                    "start": start,
-                    "end": max(start, chunk["offset"] + chunk["duration"]),
-                    "compression_ratio": get_compression_ratio(text),
-                    "seek": int(chunk["offset"] * self.model.frames_per_second),
-                }
-            )
+            if tail is not None:
+                start = chunk["offset"] + tail[0] * self.model.time_precision
+                end = chunk["offset"] + chunk["duration"]
+                self._append(segmented[index], tokenizer, tail[1], output, start, end, chunk)
+        if unread:
+            self._decode_rest(features, tokenizer, chunks_metadata, options, unread, segmented)
         return segmented
+
+    def _decode_rest(
+        self,
+        features: Any,
+        tokenizer: Any,
+        chunks_metadata: Any,
+        options: Any,
+        unread: list[tuple[int, float]],
+        segmented: list[list[dict[str, Any]]],
+    ) -> None:
+        """Decode once more, together, the ends of the chunks the model stopped early on (it closed a
+        segment and opened the next one, then ended: the sequential decoder would seek there)."""
+        rate = self.model.frames_per_second
+        rest = np.stack([pad_or_trim(features[i][:, round(sec * rate) :]) for i, sec in unread])
+        _, outputs = self.generate_segment_batched(rest, tokenizer, options)
+        for (index, seconds), output in zip(unread, outputs, strict=True):
+            chunk = chunks_metadata[index]
+            duration = chunk["duration"] - seconds
+            subsegments, _, _ = self.model._split_segments_by_timestamps(
+                tokenizer=tokenizer,
+                tokens=output["tokens"],
+                time_offset=chunk["offset"] + seconds,
+                segment_size=int(np.ceil(duration) * rate),
+                segment_duration=duration,
+                seek=0,
+            )
+            end = chunk["offset"] + chunk["duration"]
+            for sub in subsegments:
+                text_tokens = [t for t in sub["tokens"] if t < tokenizer.timestamp_begin]
+                self._append(
+                    segmented[index], tokenizer, text_tokens, output, sub["start"], end, chunk, sub["end"]
+                )
+
+    def _append(
+        self,
+        segments: list[dict[str, Any]],
+        tokenizer: Any,
+        tokens: list[int],
+        output: dict[str, Any],
+        start: float,
+        limit: float,
+        chunk: dict[str, Any],
+        end: float | None = None,
+    ) -> None:
+        text = tokenizer.decode(tokens)
+        if not text.strip():
+            return
+        end = limit if end is None else min(end, limit)
+        segments.append(
+            {
+                "text": text,
+                "avg_logprob": output["avg_logprob"],
+                "no_speech_prob": output["no_speech_prob"],
+                "tokens": tokens,
+                "start": min(start, limit),
+                "end": max(min(start, limit), end),
+                "compression_ratio": get_compression_ratio(text),
+                "seek": int(chunk["offset"] * self.model.frames_per_second),
+            }
+        )
+
+
+def unread_after(tokens: list[int], timestamp_begin: int) -> int | None:
+    """Where the model stopped reading a chunk, as a timestamp position, when its output ends by
+    closing a segment and opening another (``...<|t1|><|t2|>``); None otherwise."""
+    if len(tokens) >= 2 and tokens[-1] >= timestamp_begin and tokens[-2] >= timestamp_begin:
+        return tokens[-1] - timestamp_begin
+    return None
 
 
 def unfinished_tail(tokens: list[int], timestamp_begin: int) -> tuple[int, list[int]] | None:
