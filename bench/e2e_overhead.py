@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,19 +33,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import av
 import httpx
 import numpy as np
+from speech_sets import SpeechError, decode_mono_16k, write_wav
 
 from transcriber.engine import WhisperTranscriber
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import BUNDLED, ModelCatalog
+from transcriber.pieces import SAMPLE_RATE
 from transcriber.recognition import RecognitionSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 RECORDINGS = ("multilingual.mp3", "jfk.flac")
-SAMPLE_RATE = 16_000
 GAP_SECONDS = 0.5  # silence between concatenated clips, so words of two clips never run together
 TARGET_RATIO = 1.10
 POLL_SECONDS = 0.05
@@ -85,19 +84,6 @@ class RunResult:
 # -- audio ----------------------------------------------------------------------------------------------
 
 
-def decode_mono_16k(path: Path) -> np.ndarray:
-    """Decode any audio file to 16 kHz mono signed 16-bit samples."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
-    chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
-    if not chunks:
-        raise BenchError(f"no audio could be decoded from {path}")
-    return np.concatenate(chunks).astype(np.int16)
-
-
 def repeat_to_length(clips: list[np.ndarray], seconds: float) -> np.ndarray:
     """Concatenate ``clips`` in turn (with short gaps) until ``seconds`` are filled, then cut there."""
     wanted = int(seconds * SAMPLE_RATE)
@@ -109,15 +95,6 @@ def repeat_to_length(clips: list[np.ndarray], seconds: float) -> np.ndarray:
             parts += [clip, gap]
             total += len(clip) + len(gap)
     return np.concatenate(parts)[:wanted]
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(samples.astype("<i2").tobytes())
-    return path
 
 
 def synthesise_speech(work: Path) -> Path:
@@ -236,19 +213,23 @@ class Service:
 
     def wait_ready(self, timeout: float = 300) -> dict[str, Any]:
         """Wait for ``/health/ready`` to answer 200 (a worker has loaded the model); return the report."""
+        return dict(self.wait_for("/health/ready", timeout, "was not ready").json())
+
+    def wait_for(self, path: str, timeout: float, failure: str, poll: float = 0.2) -> httpx.Response:
+        """Poll ``path`` until it answers 200 (raises if the service exits or ``timeout`` passes)."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BenchError(f"the service exited early; its log:\n{self.log_tail()}")
             try:
-                answer = self.client.get("/health/ready", timeout=2)
+                answer = self.client.get(path, timeout=2)
                 if answer.status_code == 200:
-                    return dict(answer.json())
+                    return answer
             except httpx.TransportError:
                 pass
-            time.sleep(0.2)
-        raise BenchError(f"the service was not ready after {timeout:.0f} s; its log:\n{self.log_tail()}")
+            time.sleep(poll)
+        raise BenchError(f"the service {failure} after {timeout:.0f} s; its log:\n{self.log_tail()}")
 
     def run(self, audio: Path, timeout: float) -> RunResult:
         """Upload, create a task, poll its status until COMPLETED."""
@@ -460,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="e2e-overhead-")))
             report = measure(args, work, stack)
-    except BenchError as exc:
+    except (BenchError, SpeechError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:  # e.g. the model cannot be loaded

@@ -41,13 +41,14 @@ import av
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from machine_load import ForeignLoad
-from speech_sets import SAMPLE_RATE, SpeechError, real_clips
+from speech_sets import SpeechError, real_clips
 from wer import word_errors
 
 from transcriber.domain import Phrase
 from transcriber.engine import WhisperTranscriber, decode_options
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import BUNDLED, ModelCatalog
+from transcriber.pieces import SAMPLE_RATE
 from transcriber.recognition import RecognitionSettings
 
 GAP_SECONDS = 1.0

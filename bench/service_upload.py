@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from e2e_overhead import SAMPLE_RATE, BenchError
+from e2e_overhead import BenchError
 from servicekit import Metric, Row, RssSampler, Server, at_most, mib
+
+from transcriber.pieces import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from service_rows import Context

@@ -49,18 +49,8 @@ class Server(Service):
 
     def wait_api(self, timeout: float = 120) -> float:
         """Wait until ``/health`` answers 200 (the API is up, with or without a worker)."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"the service exited early; its log:\n{self.log_tail()}")
-            try:
-                if self.client.get("/health", timeout=2).status_code == 200:
-                    return time.perf_counter()
-            except httpx.TransportError:
-                pass
-            time.sleep(POLL_SECONDS)
-        raise BenchError(f"the API did not come up in {timeout:.0f} s; its log:\n{self.log_tail()}")
+        self.wait_for("/health", timeout, "API did not come up", poll=POLL_SECONDS)
+        return time.perf_counter()
 
     def upload(self, path: Path) -> dict[str, Any]:
         with open(path, "rb") as fh:

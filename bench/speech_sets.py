@@ -10,16 +10,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import wave
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
+
+from transcriber.pieces import SAMPLE_RATE, pcm_blocks
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
-SAMPLE_RATE = 16_000
 
 JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "
@@ -99,17 +98,6 @@ class SpeechError(Exception):
 
 
 # -- audio ----------------------------------------------------------------------------------------------
-
-
-def pcm_blocks(path: Path) -> Iterator[np.ndarray]:
-    """Decode any audio file lazily into 16 kHz mono int16 blocks (one per decoded frame)."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                yield out.to_ndarray().reshape(-1)
-    for out in resampler.resample(None):
-        yield out.to_ndarray().reshape(-1)
 
 
 def decode_mono_16k(path: Path) -> np.ndarray:
