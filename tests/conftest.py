@@ -101,7 +101,9 @@ class FakeTranscriber:
     def unload(self) -> None:
         self._loaded = None
 
-    def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun:
+    def transcribe(
+        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+    ) -> TranscriptionRun:
         self.load(settings)
         self.seen_settings.append(settings)
         assert audio.is_file()

@@ -39,7 +39,9 @@ class Scripted(FakeTranscriber):
         super().__init__(duration=duration)
         self.decode = decode
 
-    def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun:
+    def transcribe(
+        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+    ) -> TranscriptionRun:
         run = super().transcribe(audio, settings)
         return TranscriptionRun(run.language, run.language_probability, run.duration, self.decode())
 

@@ -66,7 +66,12 @@ class Transcriber(Protocol):
 
     def unload(self) -> None: ...
 
-    def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun: ...
+    def transcribe(
+        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+    ) -> TranscriptionRun:
+        """Start transcribing; ``duration``, when the caller already knows it (the upload was probed),
+        saves reading the file once more."""
+        ...
 
 
 def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict[str, Any]:
@@ -216,9 +221,12 @@ class WhisperTranscriber:
         for _ in segments:
             pass
 
-    def transcribe(self, audio: Path, settings: RecognitionSettings) -> TranscriptionRun:
+    def transcribe(
+        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+    ) -> TranscriptionRun:
         """Start transcribing ``audio``: the language is detected on the first piece and kept for the
-        others; each piece is decoded only when the caller has taken the previous one's phrases."""
+        others; each piece is decoded only when the caller has taken the previous one's phrases.
+        ``duration`` (known from the upload's probe) spares measuring the file again."""
         loaded = self.load(settings)
         options = decode_options(settings, multilingual=loaded.multilingual)
         spans = _speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
@@ -233,7 +241,7 @@ class WhisperTranscriber:
         run = TranscriptionRun(
             language=info.language,
             language_probability=info.language_probability,
-            duration=max(playing_time(audio) or 0.0, first.end_seconds),
+            duration=max(duration or playing_time(audio) or 0.0, first.end_seconds),
             phrases=iter(()),
         )
 

@@ -209,7 +209,7 @@ class Worker:
     def _transcribe(
         self, task: TaskRecord, settings: RecognitionSettings, audio: Any, cancelled: threading.Event
     ) -> None:
-        run = self.transcriber.transcribe(audio, settings)
+        run = self.transcriber.transcribe(audio, settings, duration=task.upload_duration)
         clock = ProgressClock(duration=run.duration)
         effective = recognition.public_dict(settings)
         loaded = self.transcriber.loaded
