@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import JFK_TEXT, espeak
+from tests.conftest import JFK_TEXT, espeak, shared_audio
 from transcriber.domain import Phrase
 from transcriber.engine import (
     WhisperTranscriber,
@@ -219,6 +219,26 @@ def test_a_chunk_the_model_stopped_reading_early_is_found() -> None:
     assert unread_after([ts(0), 1, 2, ts(26.16)], t) is None  # a closed last segment: all was read
     assert unread_after([ts(0), 1, ts(2), ts(2), 5, 6], t) is None  # unfinished text: unfinished_tail
     assert unread_after([], t) is None
+
+
+@pytest.mark.slow
+def test_batched_decoding_reads_chunks_to_their_end(catalog: ModelCatalog, tmp_path: Path) -> None:
+    """jfk.flac and the English part of multilingual.mp3, twice: faster-whisper's batched decoder stops
+    before "portions of the software" at the end of the second clip (it opens a segment and ends);
+    the engine decodes that rest once more."""
+    jfk = np.concatenate(list(pcm_blocks(shared_audio("jfk.flac"))))
+    mit = np.concatenate(list(pcm_blocks(shared_audio("multilingual.mp3"))))[: int(29.6 * SAMPLE_RATE)]
+    gap = np.zeros(SAMPLE_RATE, dtype=np.int16)
+    audio = tmp_path / "two.wav"
+    with wave.open(str(audio), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(np.concatenate([jfk, gap, mit, gap] * 2).tobytes())
+    engine = WhisperTranscriber(catalog, cpu_threads=2)
+    run = engine.transcribe(audio, RecognitionSettings(model="base", language="en", batch_size=8))
+    text = words(" ".join(p.text for p in run.phrases))
+    assert text.count("portions of the software") == 2, text
 
 
 def repeated_speech(speech: Path, out: Path, times: int) -> tuple[Path, float]:
