@@ -44,7 +44,7 @@ from transcriber.pieces import SAMPLE_RATE
 from transcriber.recognition import RecognitionSettings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_AUDIO = REPO.parent / "shared" / "audio"
+AUDIO_DIR = REPO / "tests" / "data"  # the repository's own recordings (tests/data/SOURCES.md)
 RECORDINGS = ("multilingual.mp3", "jfk.flac")
 GAP_SECONDS = 0.5  # silence between concatenated clips, so words of two clips never run together
 TARGET_RATIO = 1.10
@@ -109,15 +109,15 @@ def synthesise_speech(work: Path) -> Path:
 
 def build_audio(minutes: float, work: Path) -> tuple[Path, str]:
     """A WAV of about ``minutes`` of speech: the shared recordings, or espeak-ng as a fallback."""
-    sources = [SHARED_AUDIO / name for name in RECORDINGS]
+    sources = [AUDIO_DIR / name for name in RECORDINGS]
     if all(p.is_file() for p in sources):
-        origin = " + ".join(RECORDINGS) + f" from {SHARED_AUDIO}"
+        origin = " + ".join(RECORDINGS) + f" from {AUDIO_DIR}"
     elif shutil.which("espeak-ng"):
         sources = [synthesise_speech(work)]
         origin = "English text synthesised by espeak-ng"
     else:
         raise BenchError(
-            f"no speech to benchmark: {SHARED_AUDIO} (with {', '.join(RECORDINGS)}) is absent and "
+            f"no speech to benchmark: {AUDIO_DIR} (with {', '.join(RECORDINGS)}) is absent and "
             "espeak-ng is not installed; pass a recording with --audio FILE"
         )
     samples = repeat_to_length([decode_mono_16k(p) for p in sources], minutes * 60)

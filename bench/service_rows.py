@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e_overhead import COMPUTE_TYPE, DEVICE, SHARED_AUDIO, BenchError, build_audio
+from e2e_overhead import AUDIO_DIR, COMPUTE_TYPE, DEVICE, BenchError, build_audio
 from service_upload import upload_row
 from servicekit import LoadResult, Metric, Row, Server, at_most, paced_load, percentile, renice
 
@@ -76,7 +76,7 @@ class Context:
 
     def short_speech(self) -> Path:
         """A few seconds of speech: ``jfk.flac`` (11 s) if present, else a 15-second recording."""
-        jfk = SHARED_AUDIO / "jfk.flac"
+        jfk = AUDIO_DIR / "jfk.flac"
         return jfk if jfk.is_file() else self.speech(0.25)
 
 

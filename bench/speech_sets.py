@@ -1,4 +1,4 @@
-"""Speech with known text for the benchmarks: real recordings from ``../shared/audio/`` and speech that
+"""Speech with known text for the benchmarks: real recordings from ``tests/data/`` and speech that
 ``espeak-ng`` reads from fixed paragraphs written for this purpose (so the reference is exact).
 
 Every set is written as a 16 kHz mono WAV into a work directory and passed to the engine as a path, as
@@ -18,7 +18,7 @@ import numpy as np
 from transcriber.pieces import SAMPLE_RATE, pcm_blocks
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_AUDIO = REPO.parent / "shared" / "audio"
+AUDIO_DIR = REPO / "tests" / "data"  # the repository's own recordings (tests/data/SOURCES.md)
 
 JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "
@@ -132,10 +132,10 @@ def synthesise(text: str, voice: str, target: Path, words_per_minute: int = 150)
 
 
 def real_clips() -> list[tuple[str, np.ndarray, str]]:
-    """(name, 16 kHz int16 samples, reference) of the real English speech in ``../shared/audio``."""
-    jfk, mit = SHARED_AUDIO / "jfk.flac", SHARED_AUDIO / "multilingual.mp3"
+    """(name, 16 kHz int16 samples, reference) of the real English speech in ``tests/data``."""
+    jfk, mit = AUDIO_DIR / "jfk.flac", AUDIO_DIR / "multilingual.mp3"
     if not (jfk.is_file() and mit.is_file()):
-        raise SpeechError(f"{SHARED_AUDIO} with jfk.flac and multilingual.mp3 is needed")
+        raise SpeechError(f"{AUDIO_DIR} with jfk.flac and multilingual.mp3 is needed")
     english = decode_mono_16k(mit)[: int(MIT_ENGLISH_SECONDS * SAMPLE_RATE)]
     return [("jfk", decode_mono_16k(jfk), JFK_TEXT), ("mit-en", english, MIT_ENGLISH_TEXT)]
 

@@ -23,15 +23,18 @@ from transcriber.recognition import RecognitionSettings
 from transcriber.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA = ROOT / "tests" / "data"
+"""The recordings the suite needs, carried by the repository (see ``tests/data/SOURCES.md``)."""
 SHARED_AUDIO = ROOT.parent / "shared" / "audio"
+"""Optional extra recordings beside the project: they may add cases, never be required."""
 JFK_TEXT = "ask not what your country can do for you"
-SPOKEN_TEXT = "And so my fellow Americans, ask not what your country can do for you."
 
 
-def shared_audio(name: str) -> Path:
-    path = SHARED_AUDIO / name
+def repo_audio(name: str) -> Path:
+    """One of the repository's own recordings (``tests/data``); a missing one is an error, not a skip."""
+    path = TEST_DATA / name
     if not path.is_file():
-        pytest.skip(f"{path} is not present")
+        raise FileNotFoundError(f"{path} is missing from the repository")
     return path
 
 
@@ -45,12 +48,9 @@ def espeak(text: str, out: Path, *, voice: str = "en-us", speed: int = 150) -> P
 
 
 @pytest.fixture(scope="session")
-def speech_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real English speech containing JFK_TEXT: the shared recording, else espeak-ng's voice."""
-    jfk = SHARED_AUDIO / "jfk.flac"
-    if jfk.is_file():
-        return jfk
-    return espeak(SPOKEN_TEXT, tmp_path_factory.mktemp("speech") / "speech.wav")
+def speech_file() -> Path:
+    """Real English speech containing JFK_TEXT: the repository's own ``jfk.flac``."""
+    return repo_audio("jfk.flac")
 
 
 @pytest.fixture(scope="session")

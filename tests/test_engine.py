@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import JFK_TEXT, espeak, shared_audio
+from tests.conftest import JFK_TEXT, espeak, repo_audio
 from transcriber.domain import Phrase
 from transcriber.engine import (
     WhisperTranscriber,
@@ -226,8 +226,8 @@ def test_batched_decoding_reads_chunks_to_their_end(catalog: ModelCatalog, tmp_p
     """jfk.flac and the English part of multilingual.mp3, twice: faster-whisper's batched decoder stops
     before "portions of the software" at the end of the second clip (it opens a segment and ends);
     the engine decodes that rest once more."""
-    jfk = np.concatenate(list(pcm_blocks(shared_audio("jfk.flac"))))
-    mit = np.concatenate(list(pcm_blocks(shared_audio("multilingual.mp3"))))[: int(29.6 * SAMPLE_RATE)]
+    jfk = np.concatenate(list(pcm_blocks(repo_audio("jfk.flac"))))
+    mit = np.concatenate(list(pcm_blocks(repo_audio("multilingual.mp3"))))[: int(29.6 * SAMPLE_RATE)]
     gap = np.zeros(SAMPLE_RATE, dtype=np.int16)
     audio = tmp_path / "two.wav"
     with wave.open(str(audio), "wb") as wav:
