@@ -7,6 +7,7 @@ one task only. This module imports neither FastAPI nor faster-whisper.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
@@ -25,6 +26,8 @@ LANGUAGES = frozenset(
         )
     ).split()
 )
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Device = Literal["auto", "cuda", "cpu"]
 Task = Literal["transcribe", "translate"]
@@ -103,6 +106,21 @@ class RecognitionSettings(BaseModel):
     @classmethod
     def _strip_model(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("model", "language")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        # A NUL byte in a path makes every file-system call raise: refuse it here, with the key named.
+        if _CONTROL.search(value):
+            raise ValueError("control characters (such as NUL or a line break) are not allowed here")
+        return value
+
+    @field_validator("initial_prompt")
+    @classmethod
+    def _printable_prompt(cls, value: str) -> str:
+        if _CONTROL.search(value.replace("\n", "").replace("\t", "").replace("\r", "")):
+            raise ValueError("control characters (such as NUL) are not allowed; line breaks and tabs are")
+        return value
 
     def engine_key(self) -> tuple[str, str, str]:
         """What a loaded model depends on: changing any of these needs a reload."""

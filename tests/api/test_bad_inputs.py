@@ -234,3 +234,46 @@ def test_telephone_and_stereo_audio_work(real: Harness, tmp_path: Path, variant:
     assert status["status"] == "COMPLETED", status
     text = " ".join(p["text"] for p in status["results"]["phrases"]).lower()  # type: ignore[index]
     assert "tomorrow" in text or "invoice" in text, text
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"WHISPER_MODEL": "./\u0000"},
+        {"WHISPER_MODEL": "base\u0000"},
+        {"WHISPER_MODEL": "models/\nbase"},
+        {"WHISPER_PROMPT": "Имена: Иванов\u0000"},
+        {"WHISPER_LANGUAGE": "r\u0000u"},
+    ],
+)
+def test_control_characters_in_settings_are_a_json_422(harness: Harness, update: dict[str, str]) -> None:
+    response = harness.client.post("/api/v1/settings", json=update)
+    assert response.status_code == 422, response.text
+    assert response.json()["key"] == next(iter(update))
+    assert harness.client.get("/api/v1/settings").json()["WHISPER_MODEL"] == "base"  # nothing saved
+
+
+def test_a_prompt_may_hold_line_breaks(harness: Harness) -> None:
+    response = harness.client.post("/api/v1/settings", json={"WHISPER_PROMPT": "Иванов,\nПетров\tи Ко"})
+    assert response.status_code == 200, response.text
+
+
+def test_control_characters_in_task_options_are_refused(harness: Harness, tone_wav: Path) -> None:
+    upload = harness.upload(tone_wav)
+    body = {"upload_id": upload["id"], "model": "./\u0000"}
+    response = harness.client.post("/api/v1/create_task", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_setting"
+
+
+def test_an_unexpected_server_error_is_json(settings: Settings) -> None:
+    app = create_app(settings, environ={})
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"

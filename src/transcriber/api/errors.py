@@ -62,6 +62,13 @@ def install(app: FastAPI) -> None:
         safe = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in problems[:20]]
         return UTF8JSONResponse(error_body("invalid_request", detail, errors=safe), status_code=422)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> UTF8JSONResponse:
+        # A bug, not the client's fault: still JSON, never a plain-text page; the traceback goes to the log.
+        return UTF8JSONResponse(
+            error_body("internal_error", "internal server error; see the server log"), status_code=500
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> UTF8JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
