@@ -64,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from transcriber.api import create_app
+    from transcriber.api.limits import timed_h11_protocol
 
     settings = _settings(args)
     _setup_logging(settings.log_level)
@@ -81,6 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=5,  # open event streams (the web UI) must not hold up a shutdown
+        http=timed_h11_protocol(settings.limits.header_timeout_seconds),
     )
     return 0
 

@@ -50,6 +50,15 @@ class LimitSettings(BaseModel):
     max_upload_bytes: int = Field(2 * 1024**3, gt=0)
     """The largest accepted upload, in bytes (default 2 GiB)."""
 
+    max_json_bytes: int = Field(1024**2, gt=0)
+    """The largest request body other than an upload (settings, task creation: JSON), in bytes (1 MiB)."""
+
+    header_timeout_seconds: float = Field(60.0, gt=0)
+    """A connection whose request headers have not all arrived within this time is closed."""
+
+    body_idle_timeout_seconds: float = Field(60.0, gt=0)
+    """A request whose body stops arriving for this long gets 408 and its connection is closed."""
+
     max_duration_seconds: float = Field(12 * 3600, gt=0)
     """The longest accepted recording, in seconds (default 12 hours)."""
 

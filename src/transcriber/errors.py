@@ -67,6 +67,12 @@ class TooLarge(ServiceError):
     code = "too_large"
 
 
+class RequestTimeout(ServiceError):
+    """The client stopped sending the request body."""
+
+    code = "request_timeout"
+
+
 class BadRequest(ServiceError):
     """The request itself is malformed (e.g. not multipart, no ``file`` field)."""
 

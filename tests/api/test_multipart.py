@@ -163,3 +163,47 @@ def test_one_call_checks_options_before_the_file(harness: Harness, tone_wav: Pat
     assert text.status_code == 415
     empty = harness.client.post("/api/v1/upload_raw", params={"name": "a.mp3"}, content=b"")
     assert empty.status_code == 400
+
+
+def flood(line_end: bytes, lines: int) -> bytes:
+    head = b"--" + BOUNDARY.encode() + line_end
+    return head + b'Content-Disposition: form-data; name="file"' + line_end + (b"X: y" + line_end) * lines
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_header_flood_is_refused_after_a_few_headers(line_end: bytes) -> None:
+    """16 MiB of ``X: y`` lines: LF-only used to cost 23 s of CPU (a copy of the buffer per line)."""
+    body = flood(line_end, 16 * 1024**2 // (4 + len(line_end)))
+    parser = FormParser(BOUNDARY.encode(), Collect())
+    with pytest.raises((BadRequest, ValueError), match=r"(?i)header count|more than 8 headers"):
+        parser.write(body[:65536])  # the first 64 KiB hold far more than 8 header lines: never read on
+
+
+def test_a_long_header_line_is_refused_on_both_parsers() -> None:
+    for line_end in (b"\n", b"\r\n"):
+        body = b"--" + BOUNDARY.encode() + line_end + b"X-Long: " + b"a" * 40_000 + line_end
+        with pytest.raises((BadRequest, ValueError), match=r"(?i)too long|header size"):
+            parse(body, chunk=4096)
+
+
+def test_too_many_parts_are_refused() -> None:
+    part = b"--" + BOUNDARY.encode() + b'\nContent-Disposition: form-data; name="x"\n\nvalue\n'
+    with pytest.raises(BadRequest, match="more than 64 parts"):
+        parse(part * 100 + b"--" + BOUNDARY.encode() + b"--\n", chunk=65536)
+
+
+def test_lf_parsing_of_many_small_writes_is_linear() -> None:
+    """The LF-only parser keeps at most a header line and a delimiter's length between writes."""
+    data = os.urandom(2 * 1024**2)
+    body = b"--" + BOUNDARY.encode() + b'\nContent-Disposition: form-data; name="file"; filename="a.mp3"\n\n'
+    body += data + b"\n--" + BOUNDARY.encode() + b"--\n"
+    sink = Collect()
+    parser = FormParser(BOUNDARY.encode(), sink)
+    largest = 0
+    for i in range(0, len(body), 1000):
+        parser.write(body[i : i + 1000])
+        if parser._lf is not None:
+            largest = max(largest, len(parser._lf.buffer))
+    parser.finalize()
+    assert sink.parts[0][1] == data
+    assert largest < 2000

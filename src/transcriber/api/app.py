@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from transcriber import __version__, recognition
 from transcriber.api import access, docs, errors, events, exports, health, settings_routes, tasks, ui, uploads
+from transcriber.api.limits import BodyLimitMiddleware
 from transcriber.api.responses import UTF8JSONResponse
 from transcriber.api.security import ApiKeyMiddleware, KeyRing, SecurityHeadersMiddleware
 from transcriber.api.services import Services
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
     docs.install(app)
     # Middleware added last runs first: CORS answers preflights before the key check.
     app.add_middleware(ApiKeyMiddleware, keyring=keyring)
+    app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         app.add_middleware(

@@ -13,6 +13,7 @@ from transcriber.api.responses import UTF8JSONResponse
 
 STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.TooLarge, 413),
+    (errors.RequestTimeout, 408),
     (errors.Unauthorized, 401),
     (errors.QueueFull, 429),
     (errors.InsufficientStorage, 507),

@@ -20,12 +20,40 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from python_multipart import MultipartParser
-from python_multipart.multipart import parse_options_header
+from python_multipart.multipart import DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_HEADER_SIZE, parse_options_header
 
 from transcriber.errors import BadRequest
 
-MAX_HEADER_BYTES = 16 * 1024
+# The LF-only parser enforces python-multipart's own limits on the standard path, plus a part count.
+MAX_HEADER_BYTES = DEFAULT_MAX_HEADER_SIZE  # one header line of a part (4 KiB + 128)
+MAX_HEADERS = DEFAULT_MAX_HEADER_COUNT  # header lines of one part (8)
+MAX_PARTS = 64  # parts of one body (the upload needs one, 1C's forms send a few)
 BOM = b"\xef\xbb\xbf"
+
+
+class _PartLimits:
+    """The same limits on both parsers: a header line's size, headers per part, parts per body."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.headers = 0
+
+    def part(self) -> None:
+        self.parts += 1
+        self.headers = 0
+        if self.parts > MAX_PARTS:
+            raise BadRequest(f"malformed multipart body: more than {MAX_PARTS} parts")
+
+    def header(self, size: int) -> None:
+        self.headers += 1
+        if self.headers > MAX_HEADERS:
+            raise BadRequest(f"malformed multipart body: a part has more than {MAX_HEADERS} headers")
+        self.line(size)
+
+    @staticmethod
+    def line(size: int) -> None:
+        if size > MAX_HEADER_BYTES:
+            raise BadRequest("malformed multipart body: part headers are too long")
 
 
 class PartSink(Protocol):
@@ -60,6 +88,7 @@ class _StandardAdapter:
         self._name = b""
         self._value = b""
         self._headers: dict[str, bytes] = {}
+        self._limits = _PartLimits()
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -73,10 +102,11 @@ class _StandardAdapter:
         }
 
     def _begin(self) -> None:
+        self._limits.part()
         self._headers = {}
 
     def _field(self, data: bytes, start: int, end: int) -> None:
-        self._name += data[start:end]
+        self._name += data[start:end]  # python-multipart bounds header lines and counts itself
 
     def _value_cb(self, data: bytes, start: int, end: int) -> None:
         self._value += data[start:end]
@@ -98,35 +128,51 @@ class LfMultipartParser:
         self.sink = sink
         self.opening = b"--" + boundary + b"\n"
         self.delimiter = b"\n--" + boundary
+        # Unparsed bytes are ``buffer[pos:]``: steps advance ``pos`` and the buffer is compacted once per
+        # chunk, so a body of many short lines costs linear time (slicing per line was quadratic).
         self.buffer = b""
+        self.pos = 0
         self.state = "start"
         self.headers: dict[str, bytes] = {}
         self.complete = False
+        self._limits = _PartLimits()
 
     def write(self, chunk: bytes) -> None:
-        self.buffer += chunk
+        if self.state == "end":
+            return  # whatever follows the closing delimiter is ignored, not kept
+        self.buffer = self.buffer[self.pos :] + chunk
+        self.pos = 0
         while self._step():
             pass
+
+    @property
+    def _rest(self) -> bytes:
+        return self.buffer[self.pos :]
+
+    def _startswith(self, prefix: bytes) -> bool:
+        return self.buffer.startswith(prefix, self.pos)
+
+    def _available(self) -> int:
+        return len(self.buffer) - self.pos
 
     def _step(self) -> bool:
         """Advance as far as the buffer allows; True if another step may make progress."""
         if self.state == "start":
-            if len(self.buffer) < len(self.opening):
+            if self._available() < len(self.opening):
                 return False
-            if not self.buffer.startswith(self.opening):
+            if not self._startswith(self.opening):
                 raise BadRequest("malformed multipart body: it does not start with the boundary")
-            self.buffer = self.buffer[len(self.opening) :]
-            self.state = "headers"
-            self.headers = {}
+            self.pos += len(self.opening)
+            self._begin_part()
             return True
         if self.state == "headers":
             return self._read_header_line()
         if self.state == "separator":
-            if self.buffer[:1] == b"\n":
-                self.buffer = self.buffer[1:]
-            elif self.buffer[:2] == b"\r\n":
-                self.buffer = self.buffer[2:]
-            elif self.buffer in (b"", b"\r"):
+            if self._startswith(b"\n"):
+                self.pos += 1
+            elif self._startswith(b"\r\n"):
+                self.pos += 2
+            elif self._available() == 0 or self._rest == b"\r":
                 return False
             self.state = "data"
             return True
@@ -136,14 +182,20 @@ class LfMultipartParser:
             return self._after_delimiter()
         return False  # "end": whatever follows the closing delimiter is ignored
 
+    def _begin_part(self) -> None:
+        self._limits.part()
+        self.state = "headers"
+        self.headers = {}
+
     def _read_header_line(self) -> bool:
-        end = self.buffer.find(b"\n")
+        end = self.buffer.find(b"\n", self.pos)
         if end < 0:
-            if len(self.buffer) > MAX_HEADER_BYTES:
-                raise BadRequest("malformed multipart body: part headers are too long")
+            _PartLimits.line(self._available())
             return False
-        line, self.buffer = self.buffer[:end].rstrip(b"\r"), self.buffer[end + 1 :]
+        line = self.buffer[self.pos : end].rstrip(b"\r")
+        self.pos = end + 1
         if line:
+            self._limits.header(len(line))
             name, sep, value = line.partition(b":")
             if not sep:
                 raise BadRequest("malformed multipart body: a part header has no ':'")
@@ -154,33 +206,33 @@ class LfMultipartParser:
         return True
 
     def _read_data(self) -> bool:
-        found = self.buffer.find(self.delimiter)
+        found = self.buffer.find(self.delimiter, self.pos)
         if found >= 0:
-            if found:
-                self.sink.part_data(self.buffer[:found])
-            self.buffer = self.buffer[found + len(self.delimiter) :]
+            if found > self.pos:
+                self.sink.part_data(self.buffer[self.pos : found])
+            self.pos = found + len(self.delimiter)
             self.sink.end_part()
             self.state = "after_delimiter"
             return True
         keep = len(self.delimiter) - 1
-        if len(self.buffer) > keep:
-            self.sink.part_data(self.buffer[:-keep])
-            self.buffer = self.buffer[-keep:]
+        if self._available() > keep:
+            cut = len(self.buffer) - keep
+            self.sink.part_data(self.buffer[self.pos : cut])
+            self.pos = cut
         return False
 
     def _after_delimiter(self) -> bool:
-        if len(self.buffer) < 2:
+        if self._available() < 2:
             return False
-        if self.buffer.startswith(b"--"):
+        if self._startswith(b"--"):
             self.state = "end"
             self.complete = True
-            self.buffer = b""
+            self.buffer, self.pos = b"", 0
             return False
         for line_end in (b"\n", b"\r\n"):
-            if self.buffer.startswith(line_end):
-                self.buffer = self.buffer[len(line_end) :]
-                self.state = "headers"
-                self.headers = {}
+            if self._startswith(line_end):
+                self.pos += len(line_end)
+                self._begin_part()
                 return True
         raise BadRequest("malformed multipart body: unexpected bytes after a boundary")
 
