@@ -14,6 +14,7 @@ still waits for it to end before the model is used again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from transcriber import recognition
 from transcriber.config import WorkerSettings
@@ -42,6 +45,39 @@ POLL_SECONDS = 0.25
 
 BURST_SECONDS = 0.02
 """How long to wait after a phrase for the rest of its burst (they come microseconds apart)."""
+
+DATABASE_ERRORS = (OperationalError, InterfaceError, DBAPIError)
+"""What a database that is restarting, unreachable or locked raises: the worker waits these out."""
+
+OUTAGE_BACKOFF = (0.5, 10.0)
+"""The first and the longest pause between attempts while the database cannot be reached."""
+
+
+class DatabaseOutage:
+    """Backoff and logging while the database is unreachable: one line when it starts, one at the end."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.pause = OUTAGE_BACKOFF[0]
+
+    def failed(self, exc: Exception) -> float:
+        """Record a failed attempt; returns how long to wait before the next one."""
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("database unavailable, pausing until it is back: %s", _one_line(exc))
+        pause, self.pause = self.pause, min(self.pause * 2, OUTAGE_BACKOFF[1])
+        return pause
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            log.warning("database available again after %.1f s; carrying on", time.monotonic() - self.since)
+        self.since = None
+        self.pause = OUTAGE_BACKOFF[0]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 def new_worker_id() -> str:
@@ -101,6 +137,8 @@ class Worker:
         self._last_stale_check = 0.0
         self._preloaded_for: tuple[int, tuple[str, str, str]] | None = None
         self._reader: _PhraseReader | None = None  # the last task's decoder, until run_once waited for it
+        self._orphan: str | None = None  # a task whose outcome could not be written: given back later
+        self.outage = DatabaseOutage()
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -134,21 +172,62 @@ class Worker:
             self.preload()
 
     def run_forever(self) -> None:
-        self.register()
-        self.preload()
+        """Take tasks until ``should_stop``. A database outage (a PostgreSQL restart, a long SQLite lock)
+        only pauses the loop: every step is retried with a growing pause, and nothing ends it."""
+        self._until_database_answers(self.register)
+        self._until_database_answers(self.preload)
         last_beat = 0.0
         while not self.should_stop():
-            worked = self.run_once()
-            if worked:
+            try:
+                self._give_back_orphan()
+                worked = self.run_once()
+                if not worked:
+                    now = time.monotonic()
+                    if now - last_beat >= self.settings.heartbeat_seconds:
+                        self.store.update_worker(self.id)
+                        self.follow_settings()
+                        last_beat = now
+            except DATABASE_ERRORS as exc:
+                self._sleep(self.outage.failed(exc))
                 continue
-            now = time.monotonic()
-            if now - last_beat >= self.settings.heartbeat_seconds:
-                self.store.update_worker(self.id)
-                self.follow_settings()
-                last_beat = now
-            time.sleep(self.settings.poll_seconds)
+            self.outage.recovered()
+            if not worked:
+                time.sleep(self.settings.poll_seconds)
+        self._until_database_answers(self._stop, attempts=5)
+
+    def _stop(self) -> None:
+        self._give_back_orphan()
         self.store.requeue_abandoned(worker_id=self.id)
         self._set_state("stopped")
+
+    def _until_database_answers(self, step: Callable[[], None], *, attempts: int | None = None) -> None:
+        """Run ``step`` once the database answers (at most ``attempts`` tries; None: until stopped)."""
+        tried = 0
+        while True:
+            try:
+                step()
+            except DATABASE_ERRORS as exc:
+                tried += 1
+                if (attempts is not None and tried >= attempts) or (attempts is None and self.should_stop()):
+                    log.warning("giving up on the database: %s", _one_line(exc))
+                    return
+                self._sleep(self.outage.failed(exc))
+                continue
+            self.outage.recovered()
+            return
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.should_stop() and time.monotonic() < deadline:
+            time.sleep(min(0.1, seconds))
+
+    def _give_back_orphan(self) -> None:
+        """Hand back, without spending an attempt, a task whose outcome could not be written because the
+        database went away mid-task: it runs again from the start instead of waiting to become stale."""
+        if self._orphan is not None:
+            self.store.release_task(self._orphan, self.id)
+            log.warning("task %s: given back to the queue after the database outage", self._orphan)
+            self._orphan = None
 
     def drain(self) -> int:
         """Process tasks until none is pending; returns how many were taken."""
@@ -160,13 +239,29 @@ class Worker:
     # -- one task -------------------------------------------------------------------------------------
 
     def run_once(self) -> bool:
+        """Take one task and run it to its end; False if none was pending. A database error while
+        claiming propagates (nothing was taken); one during the task leaves the task to be given back."""
         self._requeue_stale()
         task = self.store.claim_next(self.id)
         if task is None:
             return False
         log.info("task %s: started (attempt %d)", task.id, task.attempts)
         try:
+            self._run_claimed(task)
+        except DATABASE_ERRORS:
+            self._orphan = task.id  # its progress or result could not be saved: give it back later
+            raise
+        finally:
+            self._wait_for_decoder()
+        if self.transcriber.loaded is not None:
+            self._set_state("idle", current_task_id=None)
+        return True
+
+    def _run_claimed(self, task: TaskRecord) -> None:
+        try:
             self._process(task)
+        except DATABASE_ERRORS:
+            raise
         except TaskCancelled:
             log.info("task %s: stopped, no longer ours (cancelled)", task.id)
         except WorkerStopping:
@@ -180,11 +275,6 @@ class Worker:
         except Exception as exc:
             log.exception("task %s: failed", task.id)
             self.store.fail_task(task.id, self.id, f"transcription failed: {type(exc).__name__}: {exc}")
-        finally:
-            self._wait_for_decoder()
-            if self.transcriber.loaded is not None:
-                self._set_state("idle", current_task_id=None)
-        return True
 
     def _process(self, task: TaskRecord) -> None:
         settings = recognition.apply_overrides(
@@ -263,7 +353,8 @@ class Worker:
         once. A decoding step cannot be interrupted and a silent stretch can be long: keep beating."""
         reader, self._reader = self._reader, None
         while reader is not None and not reader.join(timeout=self.settings.heartbeat_seconds):
-            self.store.update_worker(self.id)
+            with contextlib.suppress(*DATABASE_ERRORS):  # the loop reports the outage; still wait
+                self.store.update_worker(self.id)
 
     def _load(self, settings: RecognitionSettings) -> None:
         generation = self.store.model_generation()
@@ -378,5 +469,7 @@ class _Heartbeat:
                 if not self._worker.store.heartbeat_task(self._task_id, self._worker.id):
                     self._cancelled.set()
                 self._worker.store.update_worker(self._worker.id)
+            except DATABASE_ERRORS as exc:
+                log.warning("heartbeat not saved: %s", _one_line(exc))
             except Exception:
                 log.exception("heartbeat failed")
