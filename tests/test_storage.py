@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -130,10 +131,17 @@ def test_clean_incoming_removes_leftovers_only(storage: UploadStorage) -> None:
         leftover.write(payload)
         leftover.close()  # closed but never committed, as after a crash
     assert len(list(storage.incoming_dir.iterdir())) == 3
+    assert storage.clean_incoming() == 0  # fresh: possibly still arriving in another process
+    old = time.time() - 2 * 3600
+    for part in storage.incoming_dir.iterdir():
+        os.utime(part, (old, old))
+    live = storage.incoming()
+    live.write(b"arriving now")
     assert storage.clean_incoming() == 3
-    assert list(storage.incoming_dir.iterdir()) == []
+    assert list(storage.incoming_dir.iterdir()) == [live.path]
     assert storage.path_of(kept).read_bytes() == b"committed"
     assert storage.clean_incoming() == 0
+    live.discard()
 
 
 def test_remove_deletes_a_stored_file(storage: UploadStorage) -> None:

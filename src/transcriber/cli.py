@@ -65,9 +65,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from transcriber.api import create_app
     from transcriber.api.limits import timed_h11_protocol
+    from transcriber.datadir import DataDirLock, check_database, open_database
 
     settings = _settings(args)
     _setup_logging(settings.log_level)
+    lock = DataDirLock(settings.data_dir).acquire()  # before anything touches the folder
+    check_database(settings)
+    open_database(settings.resolved_database_url)
     app = create_app(settings)
     _warn_about_exposure(settings)
     log.info(
@@ -84,6 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,  # open event streams (the web UI) must not hold up a shutdown
         http=timed_h11_protocol(settings.limits.header_timeout_seconds),
     )
+    lock.release()
     return 0
 
 

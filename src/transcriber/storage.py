@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from transcriber.errors import PathOutsideStorage
 
 _EXTENSION = re.compile(r"^[a-z0-9]{1,8}$")
 INCOMING = ".incoming"
+STALE_PART_SECONDS = 3600.0
+"""A partial upload not written to for this long was left by a crash (a live one grows every second)."""
 
 
 def new_upload_id() -> str:
@@ -100,12 +103,18 @@ class UploadStorage:
     def remove(self, stored_name: str) -> None:
         self.path_of(stored_name).unlink(missing_ok=True)
 
-    def clean_incoming(self) -> int:
-        """Remove partial uploads left by a crash. Returns how many were removed."""
+    def clean_incoming(self, *, older_than: float = STALE_PART_SECONDS) -> int:
+        """Remove partial uploads left by a crash: only those untouched for ``older_than`` seconds, so an
+        upload still arriving (another process on this folder) is never cut. Returns how many."""
         removed = 0
+        cutoff = time.time() - older_than
         for leftover in self.incoming_dir.glob("*.part"):
-            leftover.unlink(missing_ok=True)
-            removed += 1
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
         return removed
 
     def resolve_client_path(self, client_path: str) -> str:
