@@ -113,7 +113,10 @@ class FileFieldSink:
 
 def write_limited(incoming: IncomingFile, data: bytes, max_bytes: int, guard: DiskGuard) -> None:
     if incoming.size + len(data) > max_bytes:
-        raise TooLarge(f"the file is larger than the limit of {max_bytes} bytes")
+        raise TooLarge(
+            f"the file is larger than the limit of {max_bytes / 1024**2:.1f} MiB "
+            "(TRANSCRIBE_LIMITS__MAX_UPLOAD_BYTES)"
+        )
     guard.check(incoming.size)
     with disk_errors():
         incoming.write(data)
