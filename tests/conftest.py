@@ -65,6 +65,7 @@ def settings(tmp_path: Path, models_dir: Path) -> Settings:
         data_dir=tmp_path / "data",
         model_cache_dir=models_dir,
         worker=WorkerSettings(enabled=False, heartbeat_seconds=0.2, poll_seconds=0.05),
+        allowed_hosts=["testserver"],  # the Host header Starlette's TestClient sends
     )
 
 

@@ -108,6 +108,15 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     """Origins allowed to call the API from a browser (CORS); empty: CORS off."""
 
+    allowed_hosts: list[str] = []
+    """Host names this service answers to (the ``Host`` header), besides those always allowed: IP
+    addresses, ``localhost`` and this machine's own names. Against DNS rebinding a web page could use to
+    reach a service without API keys. ``*`` allows any. Checked when no API keys are configured, or
+    whenever this list is set. Example: ``["stt.example.local"]``."""
+
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    """How long a web UI sign-in lasts (an opaque session in an HttpOnly cookie, ended by logout)."""
+
     worker: WorkerSettings = WorkerSettings()
     limits: LimitSettings = LimitSettings()
 

@@ -123,3 +123,15 @@ workers = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
 )
+
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    # SHA-256 of the opaque token in the browser's cookie: the token itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_name", String(200), nullable=False),
+    # Which secret the session was opened with (a hash prefix): a rotated key ends its sessions.
+    Column("key_fingerprint", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)

@@ -189,6 +189,7 @@ def real(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator
         data_dir=tmp_path_factory.mktemp("real") / "data",
         model_cache_dir=models_dir,
         worker=WorkerSettings(enabled=False),
+        allowed_hosts=["testserver"],  # the Host header Starlette's TestClient sends
     )
     app = create_app(settings, environ={"WHISPER_MODEL": "tiny.en", "WHISPER_BEAM": "1"})
     with TestClient(app) as client:

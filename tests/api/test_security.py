@@ -195,3 +195,148 @@ def test_keys_must_be_plain_ascii(settings: Settings, bad: str) -> None:
 def test_session_with_an_exotic_key_is_a_clean_401(secured: Harness) -> None:
     response = secured.client.post("/api/v1/session", json={"key": "Ā" * 20})
     assert response.status_code == 401
+
+
+def test_session_cookie_is_an_opaque_token_not_the_key(secured: Harness) -> None:
+    client = secured.client
+    client.post("/api/v1/session", json={"key": KEY})
+    token = client.cookies["transcriber_session"]
+    assert KEY not in token
+    assert len(token) >= 40
+    with secured.services.store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT token_hash, key_name FROM ui_sessions").all()
+    assert [row.key_name for row in rows] == ["ci"]
+    assert rows[0].token_hash != token
+    assert KEY not in rows[0].token_hash
+
+
+def test_logout_revokes_the_session_even_for_a_replayed_cookie(secured: Harness) -> None:
+    client = secured.client
+    client.post("/api/v1/session", json={"key": KEY})
+    token = client.cookies["transcriber_session"]
+    assert client.get("/api/v1/tasks").status_code == 200
+    logout = client.delete("/api/v1/session")
+    assert (
+        'transcriber_session=""' in logout.headers["set-cookie"]
+        or "max-age=0" in logout.headers["set-cookie"].lower()
+    )
+    client.cookies.clear()
+    replayed = client.get("/api/v1/tasks", headers={"Cookie": f"transcriber_session={token}"})
+    assert replayed.status_code == 401
+
+
+def test_session_ends_when_its_key_is_removed(settings: Settings, tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text(f"accounting:{KEY}\nops:{OTHER}\n", encoding="utf-8")
+    settings.api_keys_file = keys_file
+    app = create_app(settings, environ={})
+    with TestClient(app) as client:
+        app.state.keyring.recheck_seconds = 0
+        assert client.post("/api/v1/session", json={"key": KEY}).status_code == 200
+        assert client.get("/api/v1/tasks").status_code == 200
+        keys_file.write_text(f"ops:{OTHER}\n", encoding="utf-8")
+        os.utime(keys_file, (1, 1))
+        assert client.get("/api/v1/tasks").status_code == 401
+        # The same name with a new secret is a different key: the old session does not carry over.
+        keys_file.write_text(f"accounting:{'n' * 24}\nops:{OTHER}\n", encoding="utf-8")
+        os.utime(keys_file, (2, 2))
+        assert client.get("/api/v1/tasks").status_code == 401
+
+
+def test_expired_session_is_refused(secured: Harness) -> None:
+    client = secured.client
+    opened = client.post("/api/v1/session", json={"key": KEY})
+    assert f"max-age={12 * 3600}" in opened.headers["set-cookie"].lower()
+    with secured.services.store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE ui_sessions SET expires_at = '2000-01-01 00:00:00.000000'")
+    assert client.get("/api/v1/tasks").status_code == 401
+
+
+def test_wrong_keys_are_throttled_per_address(secured: Harness) -> None:
+    client = secured.client
+    for _ in range(10):
+        assert client.get("/api/v1/tasks", headers={"X-API-Key": "wrong-key-000000000"}).status_code == 401
+    held = client.get("/api/v1/tasks", headers={"X-API-Key": "wrong-key-000000000"})
+    assert held.status_code == 429
+    assert held.json()["code"] == "too_many_attempts"
+    assert 1 <= int(held.headers["retry-after"]) <= 60
+    # While held back, even the right key is not tried (else a right guess would stand out) ...
+    assert client.get("/api/v1/tasks", headers={"X-API-Key": KEY}).status_code == 429
+    assert client.post("/api/v1/session", json={"key": KEY}).status_code == 429
+    assert client.get("/health", headers={"X-API-Key": KEY}).status_code == 429
+    # ... but another address is not affected.
+    with TestClient(secured.client.app, client=("10.0.0.7", 5000)) as other:
+        other.headers["host"] = "testserver"
+        assert other.get("/api/v1/tasks", headers={"X-API-Key": KEY}).status_code == 200
+
+
+def test_wrong_keys_at_the_sign_in_and_on_health_count_too(secured: Harness) -> None:
+    client = secured.client
+    for _ in range(5):
+        assert client.post("/api/v1/session", json={"key": "nope-nope-nope-nope"}).status_code == 401
+    for _ in range(5):
+        assert "queue" not in client.get("/health", headers={"X-API-Key": "nope-nope-nope-n"}).json()
+    assert client.post("/api/v1/session", json={"key": "nope-nope-nope-nope"}).status_code == 429
+
+
+def test_unknown_host_names_are_refused_without_keys(settings: Settings) -> None:
+    settings.allowed_hosts = []
+    with TestClient(create_app(settings, environ={}), base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/api/v1/tasks").status_code == 200
+        for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "stt.localhost"):
+            assert client.get("/api/v1/tasks", headers={"Host": host}).status_code == 200, host
+        rebound = client.get("/api/v1/tasks", headers={"Host": "attacker.example:8000"})
+        assert rebound.status_code == 400
+        assert rebound.json()["code"] == "host_not_allowed"
+        assert "TRANSCRIBE_ALLOWED_HOSTS" in rebound.json()["detail"]
+        assert client.post("/api/v1/reset", headers={"Host": "attacker.example"}).status_code == 400
+    settings.allowed_hosts = ["stt.example.local"]
+    with TestClient(create_app(settings, environ={}), base_url="http://stt.example.local") as client:
+        assert client.get("/api/v1/tasks").status_code == 200
+        assert client.get("/api/v1/tasks", headers={"Host": "other.example"}).status_code == 400
+
+
+def test_with_keys_any_host_name_is_answered_unless_listed(settings: Settings) -> None:
+    settings.allowed_hosts = []
+    settings.api_keys = SecretStr(f"ci:{KEY}")
+    with TestClient(create_app(settings, environ={}), base_url="http://stt.corp.example") as client:
+        assert client.get("/api/v1/tasks", headers={"X-API-Key": KEY}).status_code == 200
+
+
+CROSS_SITE = [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Origin": "https://attacker.example"},
+    {"Origin": "null"},
+    {"Origin": "http://testserver:8080"},
+]
+
+
+@pytest.mark.parametrize("mode", ["harness", "secured"])
+@pytest.mark.parametrize("headers", CROSS_SITE)
+def test_cross_site_changes_are_refused_in_both_modes(
+    request: pytest.FixtureRequest, mode: str, headers: dict[str, str]
+) -> None:
+    client = request.getfixturevalue(mode).client
+    auth = {"X-API-Key": KEY} if mode == "secured" else {}
+    for method, path in (
+        ("POST", "/api/v1/reset"),
+        ("POST", "/api/v1/create_task"),
+        ("DELETE", "/api/v1/tasks/x"),
+    ):
+        response = client.request(method, path, headers={**auth, **headers})
+        assert response.status_code == 403, (method, path)
+        assert response.json()["code"] == "cross_site_request"
+    # Reading changes nothing: a GET is not refused by this rule (CORS keeps its answer unreadable).
+    assert client.get("/api/v1/tasks", headers={**auth, **headers}).status_code == 200
+
+
+def test_same_site_and_program_requests_may_change(harness: Harness, settings: Settings) -> None:
+    client = harness.client
+    for headers in ({}, {"Origin": "http://testserver"}, {"Sec-Fetch-Site": "same-origin"}):
+        assert client.post("/api/v1/reset", headers=headers).status_code == 200, headers
+    settings.cors_origins = ["https://erp.example"]
+    with TestClient(create_app(settings, environ={})) as cors:
+        allowed = cors.post(
+            "/api/v1/reset", headers={"Origin": "https://erp.example", "Sec-Fetch-Site": "cross-site"}
+        )
+        assert allowed.status_code == 200

@@ -91,3 +91,20 @@ def test_a_client_that_hangs_up_mid_upload_leaves_one_log_line(server: ServerPro
     wait_for(lambda: "disconnected after" in server.log(), timeout=10, what="the disconnect to be logged")
     assert "Traceback" not in server.log()
     wait_for(lambda: not any(incoming.glob("*.part")), timeout=10, what="the partial file to be removed")
+
+
+def test_dns_rebinding_and_cross_site_changes_are_refused(server: ServerProcess) -> None:
+    """A page on another site that reached 127.0.0.1 under its own name (DNS rebinding) is not answered,
+    and a page that posts cross-site is refused; programs that send neither header work as before."""
+    with server.client() as client:
+        rebound = client.get("/api/v1/tasks", headers={"Host": f"rebind.attacker.example:{server.port}"})
+        assert rebound.status_code == 400
+        assert rebound.json()["code"] == "host_not_allowed"
+        assert client.get("/api/v1/tasks", headers={"Host": f"localhost:{server.port}"}).status_code == 200
+        cross = client.post("/api/v1/reset", headers={"Origin": "https://attacker.example"})
+        assert cross.status_code == 403
+        assert cross.json()["code"] == "cross_site_request"
+        fetch_mode = client.post("/api/v1/reset", headers={"Sec-Fetch-Site": "cross-site"})
+        assert fetch_mode.status_code == 403
+        assert client.post("/api/v1/reset").status_code == 200
+        assert client.post("/api/v1/reset", headers={"Origin": server.url}).status_code == 200

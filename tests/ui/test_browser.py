@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import JFK_TEXT
@@ -427,6 +428,26 @@ def test_api_key_is_asked_once_and_kept(
         expect(page.locator("button.phrase").first).to_be_visible()
         expect(page.locator("#live-state")).to_have_attribute("data-mode", "live")
         expect(dialog).to_be_hidden()
+
+        # The cookie is an opaque session, out of reach of page scripts; forgetting the key ends it.
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        session = cookies["transcriber_session"]
+        assert session["httpOnly"]
+        assert session["sameSite"] == "Strict"
+        assert key not in session["value"]
+        assert "transcriber_session" not in page.evaluate("document.cookie")
+        replay = {"Cookie": f"transcriber_session={session['value']}"}
+        assert httpx.get(f"{server.url}/api/v1/tasks", headers=replay).status_code == 200
+        page.locator("#key-button").click()
+        page.locator("#key-forget").click()
+        expect(dialog).to_be_hidden()
+        page.wait_for_function("() => !localStorage.getItem('transcriber.apiKey')")
+        wait_for(
+            lambda: "transcriber_session" not in {c["name"] for c in page.context.cookies()},
+            timeout=10,
+            what="the session cookie to be deleted",
+        )
+        assert httpx.get(f"{server.url}/api/v1/tasks", headers=replay).status_code == 401
     finally:
         ui.close_contexts()
         server.stop()

@@ -1,13 +1,29 @@
-"""The web UI's session: exchange an API key for an HttpOnly cookie (for audio, downloads and events)."""
+"""The web UI's sign-in: an API key is exchanged for an opaque session in an HttpOnly cookie.
+
+The cookie holds a random token, never the key; the database keeps only the token's hash. A session
+lasts ``TRANSCRIBE_SESSION_HOURS``, ends on logout (the old cookie is refused afterwards) and ends as soon
+as the key it was opened with is removed or changed.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.api.security import COOKIE, KeyRing
+from transcriber.api.security import (
+    COOKIE,
+    FailureThrottle,
+    KeyRing,
+    client_address,
+    session_token,
+    too_many_failures,
+)
+from transcriber.api.services import Services
 from transcriber.errors import Unauthorized
+from transcriber.session_store import key_fingerprint
 
 router = APIRouter(tags=["access"], responses=ERROR_RESPONSES)
 
@@ -26,35 +42,64 @@ def _keyring(request: Request) -> KeyRing:
     return keyring
 
 
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
 @router.get("/api/v1/session", response_model=SessionOut)
 def session(request: Request) -> SessionOut:
-    """Whether a key is needed, and whether this request carries a valid one."""
+    """Whether a key is needed, and whether this request carries a valid key or session."""
     return SessionOut(
         auth_required=_keyring(request).enabled,
         authenticated=bool(getattr(request.state, "authenticated", False)),
     )
 
 
-@router.post("/api/v1/session", response_model=SessionOut)
-def open_session(body: SessionIn, request: Request, response: Response) -> SessionOut:
-    """Check a key and keep it in an HttpOnly, SameSite=Strict cookie for this browser."""
+@router.post(
+    "/api/v1/session", response_model=SessionOut, responses={429: {"description": "Too many wrong keys"}}
+)
+def open_session(body: SessionIn, request: Request, response: Response) -> Response | SessionOut:
+    """Check a key and open a session for this browser (an HttpOnly, SameSite=Strict cookie).
+
+    Wrong keys count towards the same per-address limit as wrong keys on any other path (429)."""
     keyring = _keyring(request)
     if not keyring.enabled:
         return SessionOut(auth_required=False, authenticated=True)
-    if keyring.match(body.key) is None:
+    throttle: FailureThrottle = request.app.state.throttle
+    address = client_address(request.scope)
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        return too_many_failures(wait)
+    key = keyring.match(body.key)
+    if key is None:
+        throttle.failed(address)
         raise Unauthorized("the API key is not valid")
+    services = _services(request)
+    previous = session_token(dict(request.scope["headers"]))
+    if previous:
+        services.sessions.close(previous)
+    lifetime = timedelta(hours=services.settings.session_hours)
+    token = services.sessions.open(
+        key_name=key.name, fingerprint=key_fingerprint(key.secret), lifetime=lifetime
+    )
     response.set_cookie(
         COOKIE,
-        body.key,
+        token,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        max_age=30 * 24 * 3600,
+        max_age=int(lifetime.total_seconds()),
+        path="/",
     )
-    return SessionOut(auth_required=keyring.enabled, authenticated=True)
+    return SessionOut(auth_required=True, authenticated=True)
 
 
 @router.delete("/api/v1/session", response_model=SessionOut)
 def close_session(request: Request, response: Response) -> SessionOut:
-    response.delete_cookie(COOKIE)
+    """End this browser's session: the cookie is deleted and its token refused from now on."""
+    token = session_token(dict(request.scope["headers"]))
+    if token:
+        _services(request).sessions.close(token)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return SessionOut(auth_required=_keyring(request).enabled, authenticated=False)

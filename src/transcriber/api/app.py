@@ -14,11 +14,18 @@ from transcriber import __version__, recognition
 from transcriber.api import access, docs, errors, events, exports, health, settings_routes, tasks, ui, uploads
 from transcriber.api.limits import BodyLimitMiddleware
 from transcriber.api.responses import UTF8JSONResponse
-from transcriber.api.security import ApiKeyMiddleware, KeyRing, SecurityHeadersMiddleware
+from transcriber.api.security import (
+    ApiKeyMiddleware,
+    FailureThrottle,
+    HostOriginMiddleware,
+    KeyRing,
+    SecurityHeadersMiddleware,
+)
 from transcriber.api.services import Services
 from transcriber.config import Settings
 from transcriber.db import create_db_engine, migrate
 from transcriber.model_catalog import ModelCatalog
+from transcriber.session_store import SqlSessionStore
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
 from transcriber.supervisor import WorkerSupervisor
@@ -53,6 +60,7 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
             storage=storage,
             catalog=ModelCatalog(settings.models_dir),
             base_recognition=base_recognition,
+            sessions=SqlSessionStore(engine),
         )
         if settings.worker.enabled:
             services.supervisor = WorkerSupervisor(settings, store)
@@ -75,11 +83,19 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         redoc_url=None,
     )
     app.state.keyring = keyring
+    app.state.throttle = FailureThrottle()
     errors.install(app)
     docs.install(app)
-    # Middleware added last runs first: CORS answers preflights before the key check.
-    app.add_middleware(ApiKeyMiddleware, keyring=keyring)
+    # Middleware added last runs first: CORS answers preflights, then security headers wrap every
+    # answer, then the Host/Origin rule, the body limits and last the key check.
+    app.add_middleware(ApiKeyMiddleware, keyring=keyring, throttle=app.state.throttle)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
+    app.add_middleware(
+        HostOriginMiddleware,
+        allowed_hosts=settings.allowed_hosts,
+        cors_origins=settings.cors_origins,
+        keyring=keyring,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         app.add_middleware(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from transcriber.config import Settings
 from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
+from transcriber.session_store import SqlSessionStore
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
 from transcriber.supervisor import WorkerSupervisor
@@ -21,4 +22,5 @@ class Services:
     storage: UploadStorage
     catalog: ModelCatalog
     base_recognition: RecognitionSettings
+    sessions: SqlSessionStore
     supervisor: WorkerSupervisor | None = None
