@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class WorkerSettings(BaseModel):
     """How the background worker runs."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     enabled: bool = True
     """Start a supervised worker process with ``serve`` (off: the API only; run ``worker`` elsewhere)."""
@@ -46,6 +48,8 @@ class WorkerSettings(BaseModel):
 
 class LimitSettings(BaseModel):
     """Limits on what clients may send."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     max_upload_bytes: int = Field(2 * 1024**3, gt=0)
     """The largest accepted upload, in bytes (default 2 GiB)."""

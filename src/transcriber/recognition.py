@@ -70,7 +70,7 @@ class RecognitionSettings(BaseModel):
 
     beam_size: int = Field(5, alias="WHISPER_BEAM", ge=1, le=20)
     """Beam search width; 1 is greedy decoding. Wider is slower and not always more accurate (the
-    seed's 8 measured slower than 5 and no better; see README, «Производительность»)."""
+    seed's 8 measured slower than 5 and no better; see docs/performance.md)."""
 
     patience: float = Field(1.0, alias="WHISPER_PATIENCE", gt=0, le=10)
     """Beam search patience factor."""

@@ -1,0 +1,212 @@
+"""Regenerate the settings tables in docs/configuration.md from the settings' own definitions.
+
+The tables sit between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``; the prose
+around them is written by hand. Recognition settings (``WHISPER_*``) are described in Russian with the
+web UI's help texts (static/i18n.js, the one Russian source the settings page also shows); service
+settings (``TRANSCRIBE_*``) with their field docstrings in config.py.
+
+    python scripts/config_docs.py          # rewrite docs/configuration.md
+    python scripts/config_docs.py --check  # exit 1 if it is stale (tests/test_docs.py runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from annotated_types import Ge, Gt, Le, Lt, MaxLen
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from transcriber.config import Settings
+from transcriber.recognition import RecognitionSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "configuration.md"
+I18N = ROOT / "src" / "transcriber" / "static" / "i18n.js"
+
+CLI_OPTIONS = {
+    "TRANSCRIBE_DATA_DIR": "`--data-dir`",
+    "TRANSCRIBE_DATABASE_URL": "`--database-url`",
+    "TRANSCRIBE_HOST": "`--host`",
+    "TRANSCRIBE_PORT": "`--port`",
+    "TRANSCRIBE_LOG_LEVEL": "`--log-level`",
+    "TRANSCRIBE_WORKER__ENABLED": "`--no-worker`",
+}
+
+SERVICE_RU = {
+    "TRANSCRIBE_DATA_DIR": "папка с базой, загрузками и моделями (относительно текущей папки)",
+    "TRANSCRIBE_DATABASE_URL": "URL базы в формате SQLAlchemy; по умолчанию SQLite `<data-dir>/transcriber.db`",
+    "TRANSCRIBE_HOST": "адрес; `0.0.0.0` — принимать соединения со всех машин",
+    "TRANSCRIBE_PORT": "порт",
+    "TRANSCRIBE_MODEL_CACHE_DIR": "кэш моделей; по умолчанию `<data-dir>/models`",
+    "TRANSCRIBE_LOG_LEVEL": "`debug`, `info`, `warning`, `error`",
+    "TRANSCRIBE_API_KEYS": "ключи API через запятую (`имя:ключ` или просто ключ, от 16 символов); см. security.md",
+    "TRANSCRIBE_API_KEYS_FILE": "файл ключей, по одному `имя:ключ` в строке; перечитывается при изменении",
+    "TRANSCRIBE_CORS_ORIGINS": "источники, которым можно обращаться к API из браузера (CORS); пусто — CORS выключен",
+    "TRANSCRIBE_ALLOWED_HOSTS": "имена хоста, на которые сервис отвечает сверх `localhost`, имён машины и "
+    "IP-адресов (защита от DNS rebinding); `*` — любое; см. security.md",
+    "TRANSCRIBE_SESSION_HOURS": "сколько часов действует вход в веб-интерфейс",
+    "TRANSCRIBE_WORKER__ENABLED": "запускать воркер вместе с `serve`; `false` — только API",
+    "TRANSCRIBE_WORKER__CPU_THREADS": "потоки на CPU; `0` — по потоку на каждое доступное процессу ядро",
+    "TRANSCRIBE_WORKER__HEARTBEAT_SECONDS": "как часто воркер сообщает, что жив",
+    "TRANSCRIBE_WORKER__PROGRESS_SECONDS": "как часто сохраняются прогресс и уже найденные фразы",
+    "TRANSCRIBE_WORKER__STALE_AFTER_SECONDS": "задачу, от которой столько секунд нет сигнала, берут заново",
+    "TRANSCRIBE_WORKER__CANCEL_GRACE_SECONDS": "сколько ждать остановки отменённой задачи, прежде чем "
+    "перезапустить воркер",
+    "TRANSCRIBE_WORKER__POLL_SECONDS": "как часто свободный воркер проверяет очередь",
+    "TRANSCRIBE_WORKER__NICE": "пониженный приоритет процесса воркера (0 — обычный), чтобы API отвечал быстро "
+    "во время расшифровки",
+    "TRANSCRIBE_WORKER__RESTART_BACKOFF_SECONDS": "первая пауза перед перезапуском упавшего воркера; "
+    "удваивается при частых падениях (до 60 с)",
+    "TRANSCRIBE_LIMITS__MAX_UPLOAD_BYTES": "самая большая загрузка (2 ГиБ); больше — 413",
+    "TRANSCRIBE_LIMITS__MAX_JSON_BYTES": "самое большое тело запроса, кроме загрузки (настройки, задачи: JSON; "
+    "1 МиБ); больше — 413",
+    "TRANSCRIBE_LIMITS__HEADER_TIMEOUT_SECONDS": "соединение, заголовки которого не пришли за это время, "
+    "закрывается",
+    "TRANSCRIBE_LIMITS__BODY_IDLE_TIMEOUT_SECONDS": "запрос, тело которого перестало приходить на это время, "
+    "получает 408",
+    "TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS": "самая длинная принимаемая запись (12 ч); длиннее — 413",
+    "TRANSCRIBE_LIMITS__MAX_PENDING_TASKS": "сколько задач может ждать в очереди; больше — 429 с `Retry-After`",
+    "TRANSCRIBE_LIMITS__MIN_FREE_DISK_BYTES": "загрузка отклоняется (507), если на диске останется меньше",
+}
+"""Russian descriptions of the service settings; ``--check`` fails when a setting has none."""
+
+
+def ui_help_texts() -> dict[str, str]:
+    """``help.WHISPER_*`` texts of the Russian dictionary (the first one in i18n.js)."""
+    source = I18N.read_text(encoding="utf-8")
+    russian = source[: source.index("const en = {")]
+    return {
+        key: json.loads(f'"{text}"')
+        for key, text in re.findall(r'"help\.(WHISPER_[A-Z_]+)": "((?:[^"\\]|\\.)*)"', russian)
+    }
+
+
+def one_line(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("``", "`").replace("|", "\\|")
+
+
+def code(value: Any) -> str:
+    if value is None:
+        return "не задано"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, list):
+        return "пусто" if not value else f"`{json.dumps(value)}`"
+    if value == "":
+        return "пусто"
+    if isinstance(value, Path):
+        return f"`{value.as_posix()}`"
+    return f"`{value}`"
+
+
+def allowed(info: FieldInfo) -> str:
+    annotation = info.annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        return ", ".join(f"`{choice}`" for choice in typing.get_args(annotation))
+    bounds = []
+    for meta in info.metadata:
+        if isinstance(meta, Ge):
+            bounds.append(f"≥ {meta.ge}")
+        elif isinstance(meta, Gt):
+            bounds.append(f"> {meta.gt}")
+        elif isinstance(meta, Le):
+            bounds.append(f"≤ {meta.le}")
+        elif isinstance(meta, Lt):
+            bounds.append(f"< {meta.lt}")
+        elif isinstance(meta, MaxLen):
+            bounds.append(f"до {meta.max_length} символов")
+    kind = type_name(annotation)
+    return ", ".join([kind, *bounds]) if bounds else kind
+
+
+def type_name(annotation: Any) -> str:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        names = [type_name(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return " / ".join(names)
+    names = {int: "целое", float: "число", bool: "`true`/`false`", str: "строка", Path: "путь"}
+    if annotation in names:
+        return names[annotation]
+    if typing.get_origin(annotation) is list:
+        return "JSON-список строк"
+    return getattr(annotation, "__name__", str(annotation)).replace("SecretStr", "строка (секрет)")
+
+
+def recognition_table() -> str:
+    help_ru = ui_help_texts()
+    rows = ["| ключ | по умолчанию | допустимо | что это |", "| --- | --- | --- | --- |"]
+    for info in RecognitionSettings.model_fields.values():
+        key = str(info.alias)
+        rows.append(
+            f"| `{key}` | {code(info.default)} | {allowed(info)} | {one_line(help_ru.get(key) or info.description)} |"
+        )
+    return "\n".join(rows)
+
+
+def service_fields(model: type[BaseModel], prefix: str) -> list[tuple[str, FieldInfo]]:
+    found = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found += service_fields(annotation, f"{prefix}{name.upper()}__")
+        else:
+            found.append((f"{prefix}{name.upper()}", info))
+    return found
+
+
+def service_table() -> str:
+    rows = [
+        "| переменная | опция | по умолчанию | допустимо | что это | in English |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    fields = service_fields(Settings, "TRANSCRIBE_")
+    missing = [env for env, _ in fields if env not in SERVICE_RU]
+    if missing:
+        raise SystemExit(f"scripts/config_docs.py: add a Russian description to SERVICE_RU for {missing}")
+    for env, info in fields:
+        option = CLI_OPTIONS.get(env, "—")
+        rows.append(
+            f"| `{env}` | {option} | {code(info.default)} | {allowed(info)} | {SERVICE_RU[env]} "
+            f"| {one_line(info.description)} |"
+        )
+    return "\n".join(rows)
+
+
+TABLES = {"recognition": recognition_table, "service": service_table}
+
+
+def render(text: str) -> str:
+    for name, build in TABLES.items():
+        pattern = re.compile(
+            rf"(<!-- BEGIN GENERATED: {name} -->\n)(?:.*?\n)?(<!-- END GENERATED: {name} -->)", re.DOTALL
+        )
+        if not pattern.search(text):
+            raise SystemExit(f"{DOC}: the markers for the {name!r} table are missing")
+        text = pattern.sub(lambda m, table=build(): m.group(1) + table + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check that the file is up to date")
+    args = parser.parse_args()
+    current = DOC.read_text(encoding="utf-8")
+    fresh = render(current)
+    if args.check:
+        if fresh != current:
+            print(f"{DOC.relative_to(ROOT)} is stale: run python scripts/config_docs.py", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(fresh, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
