@@ -81,6 +81,8 @@ tasks = Table(
     Column("error", Text, nullable=True),
     Column("language", String(20), nullable=True),
     Column("duration", Float, nullable=True),
+    # Seconds of audio that could not be decoded (damaged stretches skipped); null: nothing was lost.
+    Column("undecoded_seconds", Float, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("worker_id", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
@@ -122,4 +124,16 @@ workers = Table(
     Column("current_task_id", String(36), nullable=True),
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
+)
+
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    # SHA-256 of the opaque token in the browser's cookie: the token itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_name", String(200), nullable=False),
+    # Which secret the session was opened with (a hash prefix): a rotated key ends its sessions.
+    Column("key_fingerprint", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
