@@ -113,3 +113,21 @@ def repeated_frames_flac(path: Path, *, seconds: float, times: int) -> Path:
     first_frame = data.index(b"\xff\xf8", 42)  # after "fLaC" and the 34-byte STREAMINFO block
     path.write_bytes(data[:first_frame] + data[first_frame:] * times)
     return path
+
+
+def test_bytes_an_adts_parser_drops_silently_are_counted_as_lost(tmp_path: Path) -> None:
+    path = tmp_path / "tone.aac"
+    with av.open(str(path), "w", format="adts") as out:
+        stream = out.add_stream("aac", rate=22050)
+        stream.layout = "mono"
+        n = 20 * 22050
+        tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(n) / 22050)).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+        frame.sample_rate = 22050
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    whole, clean = decode(path)
+    assert clean.lost_seconds == 0.0
+    seconds, report = decode(damaged(path, tmp_path / "bad.aac", size=8192))
+    assert seconds < whole - 0.5
+    assert report.lost_seconds == pytest.approx(whole - seconds, rel=0.15)

@@ -190,6 +190,8 @@ def test_encoded_audio_probes_with_its_duration(tmp_path: Path, fmt: AudioFormat
     assert info.sample_rate == fmt.rate
     assert info.channels == (2 if fmt.layout == "stereo" else 1)
     assert fmt.codec in info.codec
+    _seconds, report = decode(path)
+    assert (report.lost_seconds, report.bad_packets) == (0.0, 0)  # a sound file: nothing counted lost
     assert info.format  # e.g. "mov,mp4,m4a,3gp,3g2,mj2"; the API takes its first name as an extension
 
 

@@ -9,7 +9,9 @@ counted in :class:`DecodeReport`:
   ADTS parser folds the garbage it resyncs over into one packet), its size at the stream's average
   bytes per second so far;
 - a forward jump in the packets' timestamps (Ogg, Matroska and FLAC resync after a damaged stretch
-  and carry on at the right time) loses the jump.
+  and carry on at the right time) loses the jump;
+- in a raw ADTS (AAC) stream, whose parser drops what it cannot sync to without a word, the bytes of
+  the file that are in no packet are lost, at the average bytes per second.
 
 :class:`DecodeLimits` bound the work of one recording: decoding stops with :class:`RecordingTooLong`
 past the longest accepted duration (a header can claim less than the file holds), and a stream whose
@@ -34,6 +36,8 @@ GAP_TOLERANCE_SECONDS = 0.005
 """A timestamp jump up to this is rounding (Matroska counts milliseconds), not lost audio."""
 MAX_DEMUX_ERRORS = 100
 """Errors reading the container itself after which the rest of the file is given up (counted lost)."""
+SILENTLY_SKIPPING = frozenset({"aac"})
+"""Raw formats whose parser drops damaged bytes without failing a packet (ADTS AAC)."""
 DURATION_SETTING = "TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS"
 DENSITY_SETTING = "TRANSCRIBE_LIMITS__MAX_SAMPLES_PER_SECOND"
 
@@ -96,11 +100,19 @@ def packet_frames(
     stream: av.audio.stream.AudioStream,
     report: DecodeReport,
     limits: DecodeLimits,
+    *,
+    file_size: int | None = None,
 ) -> Iterator[av.AudioFrame]:
-    """Decoded frames of ``stream``, skipping packets FFmpeg cannot decode (counted in ``report``)."""
+    """Decoded frames of ``stream``, skipping packets FFmpeg cannot decode (counted in ``report``);
+    ``file_size`` lets the bytes a raw parser skipped silently be counted."""
     base = float(stream.time_base) if stream.time_base is not None else 0.0
     expected: int | None = None  # where the next packet should start, in stream ticks
+    first_pos: int | None = None
+    in_packets = 0
     for packet in _packets(container, stream, report):
+        if first_pos is None and packet.pos is not None and packet.pos >= 0:
+            first_pos = packet.pos
+        in_packets += packet.size
         seconds = float(packet.duration or 0) * base
         if packet.pts is not None and base:
             if expected is not None and (packet.pts - expected) * base > GAP_TOLERANCE_SECONDS:
@@ -119,6 +131,10 @@ def packet_frames(
             limits.check_length(report.decoded_seconds)
             yield frame
         report._bytes += packet.size
+    if file_size and first_pos is not None and str(container.format.name) in SILENTLY_SKIPPING:
+        skipped = file_size - first_pos - in_packets
+        if skipped > 0:
+            report.lost_packet(skipped, 0.0)
 
 
 def _packets(
@@ -147,7 +163,7 @@ def pcm_blocks(
         limits.check_density(
             int(stream.codec_context.sample_rate or 0), int(stream.codec_context.channels or 0)
         )
-        for frame in packet_frames(container, stream, report, limits):
+        for frame in packet_frames(container, stream, report, limits, file_size=path.stat().st_size):
             frame.pts = None
             for out in resampler.resample(frame):
                 yield out.to_ndarray().reshape(-1)
