@@ -357,7 +357,7 @@ def test_decoding_past_the_longest_duration_fails_the_task_naming_the_limit(
     assert task is not None
     assert task.status == TaskStatus.FAILED
     assert task.error is not None
-    assert "limit is 5.0 s (TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS)" in task.error
+    assert "longer than the limit of 5.0 s (TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS)" in task.error
     assert harness.services.store.get_phrases(task_id) == []
 
 

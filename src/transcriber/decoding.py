@@ -66,12 +66,14 @@ class DecodeLimits:
 
     def check_length(self, seconds: float) -> None:
         if self.max_seconds is not None and seconds > self.max_seconds:
-            raise RecordingTooLong(too_long_message(seconds, self.max_seconds, at_least=True))
+            raise RecordingTooLong(
+                f"the recording is longer than the limit of {_hours(self.max_seconds)} ({DURATION_SETTING}); "
+                "decoding stopped there"
+            )
 
 
-def too_long_message(seconds: float, longest: float, *, at_least: bool = False) -> str:
-    length = f"{'at least ' if at_least else ''}{_hours(seconds)}"
-    return f"the recording is {length} long; the limit is {_hours(longest)} ({DURATION_SETTING})"
+def too_long_message(seconds: float, longest: float) -> str:
+    return f"the recording is {_hours(seconds)} long; the limit is {_hours(longest)} ({DURATION_SETTING})"
 
 
 def _hours(seconds: float) -> str:
