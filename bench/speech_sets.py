@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transcriber.pieces import SAMPLE_RATE, pcm_blocks
+from transcriber.decoding import SAMPLE_RATE, pcm_blocks
 
 REPO = Path(__file__).resolve().parents[1]
 AUDIO_DIR = REPO / "tests" / "data"  # the repository's own recordings (tests/data/SOURCES.md)

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from transcriber.api import create_app
 from transcriber.api.services import Services
 from transcriber.config import Settings, WorkerSettings
+from transcriber.decoding import DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.engine import LoadedModel, TranscriptionRun
 from transcriber.errors import ModelUnavailable
@@ -81,6 +82,8 @@ class FakeTranscriber:
     fail_with: Exception | None = None
     unavailable: str | None = None
     before_phrase: threading.Event | None = None
+    decode: bool = False
+    """Decode the audio for real (``decoding.pcm_blocks``) and report its length and what was lost."""
     seen_settings: list[RecognitionSettings] = field(default_factory=list)
     loads: int = 0
     load_calls: int = 0
@@ -110,6 +113,11 @@ class FakeTranscriber:
         assert audio.is_file()
 
         def generate() -> Iterator[Phrase]:
+            if self.decode:
+                report = DecodeReport()
+                for _block in pcm_blocks(audio, report=report):
+                    pass
+                run.duration, run.undecoded_seconds = report.decoded_seconds, report.lost_seconds
             for phrase in self.phrases:
                 if self.before_phrase is not None:
                     self.before_phrase.wait(timeout=10)
@@ -117,9 +125,11 @@ class FakeTranscriber:
                     raise self.fail_with
                 yield phrase
 
-        return TranscriptionRun(
-            language=self.language, language_probability=0.99, duration=self.duration, phrases=generate()
+        run = TranscriptionRun(
+            language=self.language, language_probability=0.99, duration=self.duration, phrases=iter(())
         )
+        run.phrases = generate()
+        return run
 
 
 @dataclass

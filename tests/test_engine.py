@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import JFK_TEXT, espeak, repo_audio
+from transcriber.decoding import SAMPLE_RATE, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.engine import (
     WhisperTranscriber,
@@ -21,7 +22,7 @@ from transcriber.engine import (
 )
 from transcriber.errors import ModelUnavailable
 from transcriber.model_catalog import BUNDLED, MARKER, BundledModel, ModelCatalog
-from transcriber.pieces import SAMPLE_RATE, AudioPiece, pcm_blocks
+from transcriber.pieces import AudioPiece
 from transcriber.recognition import RecognitionSettings
 
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from transcriber.domain import Phrase, Transcript
+from transcriber.domain import Phrase, Transcript, task_warnings
 from transcriber.exporters import (
     FORMATS,
     ExportFormat,
@@ -341,7 +341,8 @@ def test_json_round_trip() -> None:
     )
     output = to_json(t)
     data = json.loads(output)
-    assert list(data) == ["task_id", "language", "duration", "text", "phrases"]
+    assert list(data) == ["task_id", "language", "duration", "text", "phrases", "warnings"]
+    assert data["warnings"] == []
     assert data["task_id"] == "abc-123"
     assert data["language"] == "ru"
     assert data["duration"] == 12.346
@@ -366,7 +367,19 @@ def test_json_empty_transcript() -> None:
         "duration": 0.0,
         "text": "",
         "phrases": [],
+        "warnings": [],
     }
+
+
+def test_json_says_when_audio_could_not_be_decoded() -> None:
+    warnings = task_warnings(undecoded_seconds=16.4123)
+    t = Transcript(task_id="x", language="en", duration=60.0, warnings=warnings)
+    data = json.loads(to_json(t))
+    assert data["warnings"] == [
+        {"code": "undecodable_audio", "seconds": 16.412, "message": warnings[0].message}
+    ]
+    assert "16.4 s of the audio could not be decoded" in data["warnings"][0]["message"]
+    assert task_warnings(undecoded_seconds=None) == task_warnings(undecoded_seconds=0.0) == ()
 
 
 def test_json_is_strict_even_for_non_finite_times() -> None:

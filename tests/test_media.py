@@ -13,7 +13,10 @@ import av
 import numpy as np
 import pytest
 
-from transcriber.errors import EmptyUpload, UnsupportedMedia
+from tests.conftest import repo_audio
+from tests.test_decoding import damaged, decode, repeated_frames_flac, write_flac
+from transcriber.decoding import DecodeLimits
+from transcriber.errors import AudioTooDense, EmptyUpload, RecordingTooLong, UnsupportedMedia
 from transcriber.media import ACCEPTED, probe
 
 SECONDS = 1.5
@@ -187,6 +190,8 @@ def test_encoded_audio_probes_with_its_duration(tmp_path: Path, fmt: AudioFormat
     assert info.sample_rate == fmt.rate
     assert info.channels == (2 if fmt.layout == "stereo" else 1)
     assert fmt.codec in info.codec
+    _seconds, report = decode(path)
+    assert (report.lost_seconds, report.bad_packets) == (0.0, 0)  # a sound file: nothing counted lost
     assert info.format  # e.g. "mov,mp4,m4a,3gp,3g2,mj2"; the API takes its first name as an extension
 
 
@@ -281,3 +286,27 @@ def test_empty_file_is_an_empty_upload(tmp_path: Path) -> None:
 def test_accepted_formats_message_names_the_common_ones() -> None:
     for name in ("mp3", "wav", "m4a", "flac", "ogg", "webm", "mp4"):
         assert name in ACCEPTED
+
+
+# -- lengths that cannot be taken from the header -------------------------------------------------------
+
+
+def test_a_flac_holding_more_frames_than_its_header_says_is_measured_in_full(tmp_path: Path) -> None:
+    # Before: its STREAMINFO and its packets' timestamps both said 1 s, and 1 s passed any limit.
+    path = repeated_frames_flac(tmp_path / "long.flac", seconds=1.0, times=8)
+    assert probe(path).duration == pytest.approx(8.0, abs=0.01)
+
+
+def test_a_file_whose_packets_do_not_say_their_length_is_measured_by_decoding(tmp_path: Path) -> None:
+    path = damaged(repo_audio("jfk.flac"), tmp_path / "bad.flac", size=8192)
+    decoded = decode(path)[1].decoded_seconds
+    assert probe(path).duration == pytest.approx(decoded, abs=0.01)
+    with pytest.raises(RecordingTooLong):
+        probe(path, limits=DecodeLimits(max_seconds=5.0))
+
+
+def test_a_stream_too_dense_to_decode_is_refused_at_probe(tmp_path: Path) -> None:
+    path = write_flac(tmp_path / "dense.flac", 0.05, rate=655_350, layout="7.1")
+    with pytest.raises(AudioTooDense):
+        probe(path, limits=DecodeLimits(max_samples_per_second=8 * 192_000))
+    assert probe(path).channels == 8

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from faster_whisper.audio import decode_audio
 
-from transcriber.pieces import SAMPLE_RATE, cut_point, pcm_blocks, split_pieces
+from transcriber.decoding import SAMPLE_RATE, pcm_blocks
+from transcriber.pieces import cut_point, split_pieces
 
 RATE = SAMPLE_RATE
 

@@ -13,10 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, inspect, select, text, update
 
 from transcriber import schema as t
-from transcriber.db import create_db_engine, migrate
+from transcriber.db import MIGRATIONS_DIR, create_db_engine, migrate
 from transcriber.domain import Phrase, TaskStatus
 from transcriber.errors import Conflict, NotFound
 from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord, utcnow
@@ -117,6 +119,42 @@ def test_migrate_twice_is_idempotent_and_keeps_data(engine: Engine, store: SqlTa
     assert {"uploads", "tasks", "phrases", "settings", "workers", "alembic_version"} <= names
     with engine.connect() as conn:
         assert len(conn.execute(text("SELECT version_num FROM alembic_version")).all()) == 1
+
+
+def test_migration_0003_adds_undecoded_seconds_to_existing_tasks(make_engine: Callable[[], Engine]) -> None:
+    engine = make_engine()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")  # a database from before the column
+    assert "undecoded_seconds" not in {c["name"] for c in inspect(engine).get_columns("tasks")}
+    store = SqlTaskStore(engine)
+    upload_id = add_upload(store)
+    task_id = str(uuid.uuid4())
+    with engine.begin() as conn:  # a task written by the previous version, without the column
+        conn.execute(
+            text(
+                "INSERT INTO tasks (id, upload_id, status, options, progress, attempts, created_at) "
+                "VALUES (:id, :upload, 'COMPLETED', '{\"language\": \"ru\"}', 1.0, 1, :now)"
+            ),
+            {"id": task_id, "upload": upload_id, "now": utcnow().replace(tzinfo=None)},
+        )
+    migrate(engine)
+    assert "undecoded_seconds" in {c["name"] for c in inspect(engine).get_columns("tasks")}
+    assert get(store, task_id).undecoded_seconds is None
+    assert get(store, task_id).options == {"language": "ru"}
+
+
+def test_undecoded_seconds_are_kept_with_the_completed_task(store: SqlTaskStore) -> None:
+    clean, damaged = add_tasks(store, 2)
+    for task_id, lost in ((clean, 0.0), (damaged, 16.4)):
+        assert store.claim_next("w1") is not None
+        assert store.complete_task(
+            task_id, "w1", first_index=0, language="en", duration=43.5, undecoded_seconds=lost
+        )
+    assert get(store, clean).undecoded_seconds is None
+    assert get(store, damaged).undecoded_seconds == pytest.approx(16.4)
 
 
 def test_a_second_engine_sees_the_same_database(

@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FakeTranscriber, Harness
+from tests.conftest import FakeTranscriber, Harness, repo_audio
 from tests.e2e.server import wait_for
+from tests.test_decoding import damaged
+from transcriber.decoding import DecodeLimits
 from transcriber.domain import Phrase, TaskStatus
-from transcriber.engine import TranscriptionRun
+from transcriber.engine import TranscriptionRun, WhisperTranscriber
+from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 from transcriber.store import SqlTaskStore
 from transcriber.worker import ProgressClock, Worker
@@ -323,3 +326,55 @@ def test_idle_worker_follows_settings_and_does_not_retry_a_failing_load(harness:
     worker.follow_settings()
     assert engine.load_calls == attempts
     assert harness.client.get("/health").json()["worker"]["state"] == "error"
+
+
+# -- the real engine on recordings that are damaged or longer than the limit ---------------------------
+
+
+@pytest.fixture
+def real_engine(models_dir: Path) -> Callable[..., WhisperTranscriber]:
+    def make(**limits: Any) -> WhisperTranscriber:
+        return WhisperTranscriber(ModelCatalog(models_dir), cpu_threads=2, limits=DecodeLimits(**limits))
+
+    return make
+
+
+def _tiny_en(harness: Harness) -> None:
+    harness.services.store.save_settings({"WHISPER_MODEL": "tiny.en", "WHISPER_BEAM": 1}, bump_model=False)
+
+
+@pytest.mark.slow
+def test_decoding_past_the_longest_duration_fails_the_task_naming_the_limit(
+    harness: Harness, real_engine: Callable[..., WhisperTranscriber]
+) -> None:
+    # The upload was admitted (its length could not be known, or the limit was lowered since): the
+    # worker stops decoding at the limit. Before: the whole file was decoded and transcribed.
+    _tiny_en(harness)
+    task_id = _task(harness, repo_audio("jfk.flac"))  # 11 s
+    harness.engine = real_engine(max_seconds=5.0)
+    assert harness.drain() == 1
+    task = harness.services.store.get_task(task_id)
+    assert task is not None
+    assert task.status == TaskStatus.FAILED
+    assert task.error is not None
+    assert "longer than the limit of 5.0 s (TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS)" in task.error
+    assert harness.services.store.get_phrases(task_id) == []
+
+
+@pytest.mark.slow
+def test_a_damaged_mp3_is_transcribed_to_its_end_with_a_warning(
+    harness: Harness, real_engine: Callable[..., WhisperTranscriber], tmp_path: Path
+) -> None:
+    # Before: COMPLETED with duration 29.9 and phrases up to 29 s, nothing said about the rest.
+    _tiny_en(harness)
+    path = damaged(repo_audio("multilingual.mp3"), tmp_path / "bad.mp3", size=64)
+    task_id = _task(harness, path)
+    harness.engine = real_engine(max_seconds=3600.0)
+    assert harness.drain() == 1
+    status = harness.client.get(f"/api/v1/status/{task_id}").json()
+    assert status["status"] == "COMPLETED", status["error"]
+    assert status["duration"] > 59.5
+    assert max(p["end"] for p in status["results"]["phrases"]) > 45.0
+    [warning] = status["warnings"]
+    assert warning["code"] == "undecodable_audio"
+    assert 0.0 < warning["seconds"] < 0.1

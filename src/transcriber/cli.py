@@ -94,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from transcriber.db import create_db_engine, migrate
+    from transcriber.decoding import DecodeLimits
     from transcriber.engine import WhisperTranscriber
     from transcriber.model_catalog import ModelCatalog
     from transcriber.storage import UploadStorage
@@ -128,7 +129,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         store=store,
         storage=UploadStorage(settings.uploads_dir),
         transcriber=WhisperTranscriber(
-            ModelCatalog(settings.models_dir), cpu_threads=settings.worker.cpu_threads
+            ModelCatalog(settings.models_dir),
+            cpu_threads=settings.worker.cpu_threads,
+            limits=DecodeLimits.of(settings.limits),
         ),
         base_settings=recognition.from_environ(os.environ),
         settings=settings.worker,

@@ -64,7 +64,14 @@ class LimitSettings(BaseModel):
     """A request whose body stops arriving for this long gets 408 and its connection is closed."""
 
     max_duration_seconds: float = Field(12 * 3600, gt=0)
-    """The longest accepted recording, in seconds (default 12 hours)."""
+    """The longest accepted recording, in seconds (default 12 hours): measured at upload from the file's
+    packets (by decoding it when they do not say how long they are), and enforced while a task decodes:
+    decoding stops at the limit and the task fails."""
+
+    max_samples_per_second: int = Field(8 * 192_000, gt=0)
+    """The decode budget of one recording: its sample rate times its channels may be at most this (default
+    8 channels at 192 kHz), so with ``max_duration_seconds`` it bounds the decoding work of every task. A
+    denser stream (e.g. 655 kHz × 8 channels) is refused at upload (415) and fails its task."""
 
     max_pending_tasks: int = Field(10_000, gt=0)
     """How many tasks may wait in the queue; more get 429 with Retry-After."""

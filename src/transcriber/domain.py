@@ -36,6 +36,35 @@ class Phrase:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskWarning:
+    """Something a finished transcript's reader must know: it is not the whole recording."""
+
+    code: str
+    message: str
+    seconds: float | None = None
+
+
+UNDECODABLE_AUDIO = "undecodable_audio"
+
+
+def task_warnings(*, undecoded_seconds: float | None) -> tuple[TaskWarning, ...]:
+    """The warnings of a task from what its decoding found (none for a clean recording)."""
+    if not undecoded_seconds:
+        return ()
+    seconds = round(undecoded_seconds, 1) or 0.1
+    return (
+        TaskWarning(
+            code=UNDECODABLE_AUDIO,
+            seconds=round(undecoded_seconds, 3),
+            message=(
+                f"{seconds:g} s of the audio could not be decoded (the file is damaged there) and were "
+                "skipped; the transcript has gaps"
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
     """A finished (or partial) transcript as the exporters see it."""
 
@@ -44,6 +73,7 @@ class Transcript:
     duration: float
     phrases: list[Phrase] = field(default_factory=list)
     source_name: str | None = None
+    warnings: tuple[TaskWarning, ...] = ()
 
     @property
     def text(self) -> str:

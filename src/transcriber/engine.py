@@ -22,11 +22,12 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.transcribe import get_compression_ratio
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from transcriber.decoding import DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import BUNDLED, ModelCatalog
-from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, pcm_blocks, split_pieces
+from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, split_pieces
 from transcriber.recognition import RecognitionSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class TranscriptionRun:
     language_probability: float | None
     duration: float  # from the container up front; the decoded length once ``phrases`` is exhausted
     phrases: Iterator[Phrase]
+    undecoded_seconds: float = 0.0  # audio that could not be decoded; final once ``phrases`` is exhausted
 
 
 class Transcriber(Protocol):
@@ -124,8 +126,10 @@ class WhisperTranscriber:
         cpu_threads: int = 0,
         trusted_paths: bool = True,
         piece_seconds: float = PIECE_SECONDS,
+        limits: DecodeLimits | None = None,
     ) -> None:
         self.catalog = catalog
+        self.limits = limits or DecodeLimits()
         self.cpu_threads = cpu_threads or usable_cpus()
         self.trusted_paths = trusted_paths
         self.piece_seconds = piece_seconds
@@ -230,12 +234,14 @@ class WhisperTranscriber:
         loaded = self.load(settings)
         options = decode_options(settings, multilingual=loaded.multilingual)
         spans = _speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
+        report = DecodeReport()
+        blocks = pcm_blocks(audio, report=report, limits=self.limits)
         pieces = split_pieces(
-            pcm_blocks(audio), spans, piece_seconds=self.piece_seconds, search_seconds=self.piece_seconds / 20
+            blocks, spans, piece_seconds=self.piece_seconds, search_seconds=self.piece_seconds / 20
         )
         first = next(pieces, None)
         if first is None:  # nothing decodable: no phrases
-            return TranscriptionRun(options["language"], None, 0.0, iter(()))
+            return TranscriptionRun(options["language"], None, 0.0, iter(()), report.lost_seconds)
         segments, info = self._decode(first.samples, options, settings)
         options["language"] = info.language
         run = TranscriptionRun(
@@ -243,6 +249,7 @@ class WhisperTranscriber:
             language_probability=info.language_probability,
             duration=max(duration or playing_time(audio) or 0.0, first.end_seconds),
             phrases=iter(()),
+            undecoded_seconds=report.lost_seconds,
         )
 
         def phrases() -> Iterator[Phrase]:
@@ -253,6 +260,7 @@ class WhisperTranscriber:
                     yield _phrase(segment.start, segment.end, segment.text, piece)
                 run.duration = piece.end_seconds
                 piece = next(pieces, None)
+                run.undecoded_seconds = report.lost_seconds
                 if piece is not None:
                     current = self._decode(piece.samples, options, settings)[0]
 

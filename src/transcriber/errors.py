@@ -45,6 +45,12 @@ class UnsupportedMedia(ServiceError):
     code = "unsupported_media"
 
 
+class AudioTooDense(UnsupportedMedia):
+    """The audio has more samples per second (rate × channels) than the decode budget allows."""
+
+    code = "audio_too_dense"
+
+
 class NotFound(ServiceError):
     code = "not_found"
 
@@ -65,6 +71,10 @@ class TooLarge(ServiceError):
     """The upload is over the configured size limit."""
 
     code = "too_large"
+
+
+class RecordingTooLong(TooLarge):
+    """The recording is longer than the configured limit (found at upload, or while decoding it)."""
 
 
 class RequestTimeout(ServiceError):

@@ -140,6 +140,7 @@ def to_json(t: Transcript) -> str:
         "duration": _seconds(to_milliseconds(t.duration)),
         "text": t.text,
         "phrases": [_json_phrase(p) for p in t.phrases if p.text.strip()],
+        "warnings": [{"code": w.code, "seconds": w.seconds, "message": w.message} for w in t.warnings],
     }
     return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 
+from transcriber.decoding import DecodeLimits, decoded_length
 from transcriber.errors import EmptyUpload, UnsupportedMedia
 
 ACCEPTED = (
@@ -29,12 +30,16 @@ def _unsupported(reason: str) -> UnsupportedMedia:
     return UnsupportedMedia(f"{reason}. Accepted: {ACCEPTED}.")
 
 
-def probe(path: Path) -> MediaInfo:
+def probe(path: Path, *, limits: DecodeLimits | None = None) -> MediaInfo:
     """Open ``path``, find its first audio stream, decode a few frames, and measure the duration.
 
     Raises :class:`EmptyUpload` for a zero-length file and :class:`UnsupportedMedia` for anything that
-    is not decodable audio (the message lists what is accepted).
+    is not decodable audio (the message lists what is accepted); with ``limits``,
+    :class:`AudioTooDense` for a stream over the samples-per-second bound and
+    :class:`RecordingTooLong` when a file whose length must be measured by decoding it is over the
+    longest duration (the caller compares the other durations itself).
     """
+    limits = limits or DecodeLimits()
     if path.stat().st_size == 0:
         raise EmptyUpload("the file is empty (0 bytes)")
     try:
@@ -42,6 +47,8 @@ def probe(path: Path) -> MediaInfo:
             if not container.streams.audio:
                 raise _unsupported("the file has no audio track")
             stream = container.streams.audio[0]
+            context = stream.codec_context
+            limits.check_density(int(context.sample_rate or 0), int(context.channels or 0))
             decoded = 0
             decoded_seconds = 0.0
             for frame in container.decode(stream):
@@ -51,7 +58,7 @@ def probe(path: Path) -> MediaInfo:
                     break
             if decoded == 0:
                 raise _unsupported("no audio could be decoded from the file")
-            duration = _measured_duration(path) or _duration(container, stream) or decoded_seconds
+            duration = _measured_duration(path, limits) or _duration(container, stream) or decoded_seconds
             return MediaInfo(
                 format=str(container.format.name),
                 codec=str(stream.codec_context.name),
@@ -72,14 +79,17 @@ def playing_time(path: Path) -> float | None:
             if not container.streams.audio:
                 return None
             declared = _duration(container, container.streams.audio[0])
-        return _measured_duration(path) or declared
+        return _measured_duration(path, DecodeLimits()) or declared
     except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError):
         return None
 
 
-def _measured_duration(path: Path) -> float | None:
-    """The audio's real length from its packets' timestamps (no decoding): headers can claim more
-    than a truncated file holds, or nothing at all. Uncompressed PCM is measured from the file size."""
+def _measured_duration(path: Path, limits: DecodeLimits) -> float | None:
+    """The audio's real length from its packets (no decoding): headers can claim more than a truncated
+    file holds, less than it holds, or nothing at all. The sum of the packets' durations counts too, as
+    the timestamps can repeat (FLAC frames copied after the end: the decoder plays them all). If any
+    packet does not say how long it is, the file is decoded (up to ``limits``) and measured.
+    Uncompressed PCM is measured from the file size."""
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
         context = stream.codec_context
@@ -95,11 +105,14 @@ def _measured_duration(path: Path) -> float | None:
         end = 0
         total = 0
         for packet in container.demux(stream):
-            if packet.duration:
-                total += packet.duration
-                if packet.pts is not None:
-                    end = max(end, packet.pts - start + packet.duration)
-        ticks = end or total
+            if not packet.size:
+                continue  # the empty packet at the end, which flushes the decoder
+            if not packet.duration:
+                return decoded_length(path, limits=limits)
+            total += packet.duration
+            if packet.pts is not None:
+                end = max(end, packet.pts - start + packet.duration)
+        ticks = max(end, total)
         return float(ticks * base) if ticks else None
 
 

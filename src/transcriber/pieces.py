@@ -2,9 +2,9 @@
 
 faster-whisper decodes a whole file to float32 and runs its VAD over all of it before the first phrase
 comes out; on CPU with ``base`` that costs about 3.2 GiB of memory per hour of audio (measured by
-``bench/long_audio.py``). The engine instead takes the audio a piece at a time: PyAV decodes frames as
-they are needed, and every ``piece_seconds`` the cut is placed in the middle of the longest silence of
-the piece's last ``search_seconds`` (the quietest 20 ms if there is no silence of at least
+``bench/long_audio.py``). The engine instead takes the audio a piece at a time: ``decoding`` decodes
+packets as they are needed, and every ``piece_seconds`` the cut is placed in the middle of the longest
+silence of the piece's last ``search_seconds`` (the quietest 20 ms if there is no silence of at least
 ``MIN_GAP_SECONDS``), so no phrase is cut in two. Offsets are counted in samples, so phrase times stay
 exact however many pieces a recording has.
 
@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-import av
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from transcriber.decoding import SAMPLE_RATE
+
 PIECE_SECONDS = 600.0  # 10 minutes: about 0.5 GiB of decoding memory with ``base`` on CPU
 MIN_GAP_SECONDS = 0.2  # a silence shorter than this is not a safe place to cut
 _FRAME = SAMPLE_RATE // 50  # 20 ms, the step of the quietest-point search
@@ -42,26 +41,6 @@ class AudioPiece:
     @property
     def end_seconds(self) -> float:
         return (self.offset + len(self.samples)) / SAMPLE_RATE
-
-
-def pcm_blocks(path: Path) -> Iterator[np.ndarray]:
-    """The audio of ``path`` as 16 kHz mono int16 blocks, decoded lazily, as faster-whisper decodes it:
-    same resampler, frames FFmpeg cannot decode are skipped, frame timestamps are ignored."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    with av.open(str(path), metadata_errors="ignore") as container:
-        frames = container.decode(audio=0)
-        while True:
-            try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            except av.error.InvalidDataError:
-                continue
-            frame.pts = None
-            for out in resampler.resample(frame):
-                yield out.to_ndarray().reshape(-1)
-    for out in resampler.resample(None):
-        yield out.to_ndarray().reshape(-1)
 
 
 def cut_point(tail: np.ndarray, speech_spans: SpeechSpans) -> tuple[int, str]:

@@ -81,6 +81,8 @@ tasks = Table(
     Column("error", Text, nullable=True),
     Column("language", String(20), nullable=True),
     Column("duration", Float, nullable=True),
+    # Seconds of audio that could not be decoded (damaged stretches skipped); null: nothing was lost.
+    Column("undecoded_seconds", Float, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("worker_id", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),

@@ -60,6 +60,8 @@ class TaskRecord:
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
+    undecoded_seconds: float | None = None
+    """Seconds of audio that could not be decoded (a damaged recording); None: nothing was lost."""
     source_name: str | None = None
     upload_duration: float | None = None
     queue_position: int | None = None
@@ -474,6 +476,7 @@ class SqlTaskStore:
         new_phrases: Iterable[Phrase] = (),
         language: str | None,
         duration: float | None,
+        undecoded_seconds: float | None = None,
     ) -> bool:
         now = utcnow()
         values = {
@@ -482,6 +485,7 @@ class SqlTaskStore:
             "eta_seconds": 0.0,
             "language": language,
             "duration": duration,
+            "undecoded_seconds": undecoded_seconds or None,
             "finished_at": now,
             "heartbeat_at": now,
         }

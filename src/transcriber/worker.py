@@ -342,8 +342,11 @@ class Worker:
             new_phrases=pending,
             language=run.language,
             duration=run.duration,
+            undecoded_seconds=round(run.undecoded_seconds, 3),
         ):
             raise TaskCancelled
+        if run.undecoded_seconds:
+            log.warning("task %s: %.1f s of the audio could not be decoded", task.id, run.undecoded_seconds)
         log.info("task %s: completed, %d phrases", task.id, saved + len(pending))
 
     # -- helpers --------------------------------------------------------------------------------------

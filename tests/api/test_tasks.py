@@ -11,7 +11,8 @@ from urllib.parse import unquote
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import FakeTranscriber, Harness
+from tests.conftest import FakeTranscriber, Harness, repo_audio
+from tests.test_decoding import damaged
 from transcriber.api import create_app
 from transcriber.config import Settings
 from transcriber.domain import Phrase
@@ -66,6 +67,28 @@ def test_seed_flow_upload_create_poll_export(harness: Harness, tone_wav: Path) -
     vtt = harness.client.get(f"/export/{task_id}.vtt")
     assert vtt.headers["content-type"].startswith("text/vtt")
     assert vtt.text.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500")
+    assert status["warnings"] == doc["warnings"] == []  # a sound recording: nothing to warn about
+
+
+def test_a_damaged_recording_is_decoded_to_its_end_and_says_what_was_lost(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # Before: decoding stopped at the first bad frame (29.9 s of 59.9 s) and the task said nothing.
+    harness.engine = FakeTranscriber(decode=True)
+    path = damaged(repo_audio("multilingual.mp3"), tmp_path / "bad.mp3", size=64 * 1024)
+    task_id = create(harness, file_path=harness.upload(path)["stored_path"])["task_id"]
+    assert harness.drain() == 1
+    status = harness.client.get(f"/api/v1/status/{task_id}").json()
+    assert status["status"] == "COMPLETED"
+    assert 43.0 < status["duration"] < 44.0  # all that could be decoded, past the damage
+    [warning] = status["warnings"]
+    assert warning["code"] == "undecodable_audio"
+    assert warning["seconds"] == pytest.approx(16.4, abs=1.0)
+    assert "could not be decoded" in warning["message"]
+    doc = json.loads(harness.client.get(f"/export/{task_id}.json").content.decode("utf-8"))
+    assert doc["warnings"] == [warning]
+    listed = harness.client.get("/api/v1/tasks").json()["tasks"]
+    assert listed[0]["warnings"] == [warning]
 
 
 def test_create_task_by_upload_id_and_queue_positions(harness: Harness, tone_wav: Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.conftest import Harness
+from tests.conftest import Harness, repo_audio
+from tests.test_decoding import damaged, repeated_frames_flac, write_flac
 
 
 def test_upload_returns_stored_path_and_metadata(harness: Harness, tone_wav: Path) -> None:
@@ -108,3 +109,38 @@ def test_delete_upload_unused_and_used(harness: Harness, tone_wav: Path) -> None
     assert response.status_code == 409
     assert Path(str(used["stored_path"])).exists()
     assert harness.client.delete("/api/v1/uploads/nope").status_code == 404
+
+
+def test_a_recording_longer_than_the_limit_is_413_whatever_its_header_says(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # Before: STREAMINFO said 1 s, so an 8 s file passed a 5 s limit (and 13 h passed a 12 h one).
+    harness.services.settings.limits.max_duration_seconds = 5.0
+    path = repeated_frames_flac(tmp_path / "long.flac", seconds=1.0, times=8)
+    with open(path, "rb") as fh:
+        response = harness.client.post("/api/v1/upload", files={"file": ("long.flac", fh)})
+    assert response.status_code == 413, response.text
+    body = response.json()
+    assert body["code"] == "too_large"
+    assert "8.0 s" in body["detail"]
+    assert "TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS" in body["detail"]
+    assert harness.client.get("/api/v1/uploads").json()["files"] == []
+
+
+def test_a_file_measured_by_decoding_is_413_once_past_the_limit(harness: Harness, tmp_path: Path) -> None:
+    harness.services.settings.limits.max_duration_seconds = 5.0
+    path = damaged(repo_audio("jfk.flac"), tmp_path / "bad.flac", size=8192)  # a packet with no length
+    with open(path, "rb") as fh:
+        response = harness.client.post("/api/v1/upload", files={"file": ("bad.flac", fh)})
+    assert response.status_code == 413, response.text
+    assert "longer than the limit of 5.0 s" in response.json()["detail"]
+
+
+def test_audio_too_dense_to_decode_is_415_naming_the_setting(harness: Harness, tmp_path: Path) -> None:
+    path = write_flac(tmp_path / "dense.flac", 0.05, rate=655_350, layout="7.1")
+    with open(path, "rb") as fh:
+        response = harness.client.post("/api/v1/upload", files={"file": ("dense.flac", fh)})
+    assert response.status_code == 415, response.text
+    body = response.json()
+    assert body["code"] == "audio_too_dense"
+    assert "TRANSCRIBE_LIMITS__MAX_SAMPLES_PER_SECOND" in body["detail"]

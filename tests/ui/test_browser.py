@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import JFK_TEXT
+from tests.conftest import JFK_TEXT, repo_audio
 from tests.e2e.server import ServerProcess, wait_for
 from tests.ui.conftest import CHROMIUM, UI
 from transcriber.recognition import KEYS
@@ -452,3 +452,31 @@ def test_api_key_is_asked_once_and_kept(
         ui.close_contexts()
         server.stop()
     assert not ui.errors
+
+
+def test_a_transcript_that_lost_audio_says_so(ui: UI, speech_file: Path, tmp_path: Path) -> None:
+    clean = completed_task(ui, speech_file)
+    damaged = tmp_path / "damaged.mp3"
+    data = bytearray(repo_audio("hotwords.mp3").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 8192] = bytes(8192)
+    damaged.write_bytes(bytes(data))
+    with ui.http() as http:
+        upload = http.post("/api/v1/upload", files={"file": (damaged.name, damaged.read_bytes())}).json()
+        task_id = str(http.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"])
+
+    def status() -> dict[str, Any]:
+        with ui.http() as http:
+            body: dict[str, Any] = http.get(f"/api/v1/tasks/{task_id}").json()
+            return body
+
+    wait_for(lambda: status()["status"] == "COMPLETED", timeout=DONE / 1000, what="the task to complete")
+    [warning] = status()["warnings"]
+    page = ui.open(f"/#/task/{task_id}")
+    notice = page.locator("#tx-warnings")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("не удалось декодировать")
+    expect(notice).to_contain_text(f"{warning['seconds']:.1f}".replace(".", ","))
+    ui.shot(page, "16-transcript-with-lost-audio")
+    page.goto(f"/#/task/{clean}")
+    expect(page.locator("#tx-title")).not_to_have_text("damaged.mp3")
+    expect(notice).to_be_hidden()

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from transcriber.api.deps import ServicesDep
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.domain import TaskStatus, Transcript
+from transcriber.domain import TaskStatus, Transcript, task_warnings
 from transcriber.errors import Conflict, NotFound
 from transcriber.exporters import FORMATS, content_disposition, export_filename
 
@@ -21,7 +21,7 @@ router = APIRouter(tags=["export"], responses=ERROR_RESPONSES)
 )
 def export(task_id: str, fmt: str, services: ServicesDep) -> Response:
     """The transcript as `txt`, `srt`, `vtt` or `json` (with `task_id`, `language`, `duration`,
-    `text`, `phrases`). 409 until the task is COMPLETED."""
+    `text`, `phrases`, `warnings`: e.g. audio that could not be decoded). 409 until the task is COMPLETED."""
     export_format = FORMATS.get(fmt.lower())
     if export_format is None:
         raise NotFound(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
@@ -36,6 +36,7 @@ def export(task_id: str, fmt: str, services: ServicesDep) -> Response:
         duration=task.duration or 0.0,
         phrases=services.store.get_phrases(task.id),
         source_name=task.source_name,
+        warnings=task_warnings(undecoded_seconds=task.undecoded_seconds),
     )
     filename = export_filename(task.source_name, task.id, export_format.name)
     return Response(

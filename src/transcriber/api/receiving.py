@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from transcriber import media
 from transcriber.api.multipart import FormParser, boundary_of
 from transcriber.api.services import Services
-from transcriber.errors import BadRequest, InsufficientStorage, TooLarge
+from transcriber.decoding import DecodeLimits, too_long_message
+from transcriber.errors import BadRequest, InsufficientStorage, RecordingTooLong, TooLarge
 from transcriber.storage import IncomingFile, display_name, new_upload_id, safe_extension
 from transcriber.store import UploadRecord
 
@@ -186,13 +187,11 @@ async def receive_raw(request: Request, services: Services, filename: str | None
 
 def store_upload(services: Services, incoming: IncomingFile, filename: str | None) -> UploadRecord:
     """Probe a received file; if it is audio we can decode, move it into storage and record it."""
-    info = media.probe(incoming.path)
+    limits = DecodeLimits.of(services.settings.limits)
+    info = media.probe(incoming.path, limits=limits)
     longest = services.settings.limits.max_duration_seconds
     if info.duration > longest:
-        raise TooLarge(
-            f"the recording is {info.duration / 3600:.1f} h long; the limit is {longest / 3600:.1f} h "
-            "(TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS)"
-        )
+        raise RecordingTooLong(too_long_message(info.duration, longest))
     upload_id = new_upload_id()
     name = display_name(filename)
     ext = media.file_extension(info.format, safe_extension(name))

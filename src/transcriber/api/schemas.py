@@ -58,6 +58,14 @@ class Results(BaseModel):
     phrases: list[PhraseOut]
 
 
+class WarningOut(BaseModel):
+    """Something the reader of a finished transcript must know (additive: new codes may appear)."""
+
+    code: str = Field(description="undecodable_audio: part of the recording could not be decoded")
+    seconds: float | None = Field(None, description="How much audio it concerns, seconds")
+    message: str
+
+
 class TaskOut(BaseModel):
     task_id: str
     status: TaskStatus
@@ -74,6 +82,9 @@ class TaskOut(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     results: Results | None = Field(None, description="Present when COMPLETED")
+    warnings: list[WarningOut] = Field(
+        default_factory=list, description="Empty unless the transcript is not the whole recording"
+    )
 
 
 class TaskPage(BaseModel):

@@ -21,10 +21,11 @@ from transcriber.api.schemas import (
     TaskOut,
     TaskPage,
     TranscribeParams,
+    WarningOut,
 )
 from transcriber.api.services import Services
 from transcriber.api.uploads import RAW_BODY
-from transcriber.domain import TaskStatus
+from transcriber.domain import TaskStatus, task_warnings
 from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound, QueueFull
 from transcriber.estimates import pending_eta
 from transcriber.store import QueueLoad, TaskRecord, UploadRecord
@@ -64,6 +65,10 @@ def task_out(
         started_at=task.started_at,
         finished_at=task.finished_at,
         results=results,
+        warnings=[
+            WarningOut(code=w.code, seconds=w.seconds, message=w.message)
+            for w in task_warnings(undecoded_seconds=task.undecoded_seconds)
+        ],
     )
 
 

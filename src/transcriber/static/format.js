@@ -14,6 +14,11 @@ export function duration(seconds) {
   return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
+/** A short length in seconds with one decimal and the locale's separator (at least 0.1). */
+export function seconds(value) {
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(Math.max(0.1, Number(value) || 0));
+}
+
 /** ETA as mm:ss (h:mm:ss from an hour on). */
 export function eta(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";

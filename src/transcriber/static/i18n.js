@@ -125,6 +125,8 @@ const ru = {
   "tx.noPhrases": "Речь в записи не найдена.",
   "tx.notReady": "Расшифровка ещё не готова: {status}. Страница обновится сама.",
   "tx.failed": "Расшифровка не удалась: {error}",
+  "tx.undecodable":
+    "Внимание: {seconds} с записи не удалось декодировать (файл в этих местах повреждён), они пропущены — в расшифровке есть пропуски.",
   "tx.cancelled": "Задача отменена, расшифровки нет.",
   "tx.language": "язык: {language}",
   "tx.duration": "длительность: {duration}",
@@ -323,6 +325,8 @@ const en = {
   "tx.noPhrases": "No speech was found in the recording.",
   "tx.notReady": "The transcript is not ready yet: {status}. This page updates by itself.",
   "tx.failed": "Transcription failed: {error}",
+  "tx.undecodable":
+    "Warning: {seconds} s of the recording could not be decoded (the file is damaged there) and were skipped; the transcript has gaps.",
   "tx.cancelled": "The task was cancelled; there is no transcript.",
   "tx.language": "language: {language}",
   "tx.duration": "duration: {duration}",

@@ -77,6 +77,18 @@ function showState(message) {
   node.hidden = !message;
 }
 
+/** What the reader must know about the transcript, e.g. that part of the audio could not be decoded. */
+function showWarnings(warnings) {
+  const node = $("tx-warnings");
+  const text = warnings.map((warning) =>
+    warning.code === "undecodable_audio"
+      ? t("tx.undecodable", { seconds: fmt.seconds(warning.seconds) })
+      : warning.message,
+  );
+  setText(node, text.join(" "));
+  node.hidden = text.length === 0;
+}
+
 function render() {
   setText($("tx-title"), displayName(task));
   document.title = `${displayName(task)} · Transcriber`;
@@ -94,6 +106,7 @@ function render() {
     CANCELLED: t("tx.cancelled"),
   }[task.status];
   showState(state ?? t("tx.notReady", { status: t(`status.${task.status}`) }));
+  showWarnings(task.warnings || []);
   const done = task.status === "COMPLETED" && phrases.length > 0;
   for (const id of ["tx-copy", "tx-search"]) $(id).disabled = !done;
   renderPhrases();
