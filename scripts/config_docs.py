@@ -73,6 +73,9 @@ SERVICE_RU = {
     "TRANSCRIBE_LIMITS__BODY_IDLE_TIMEOUT_SECONDS": "запрос, тело которого перестало приходить на это время, "
     "получает 408",
     "TRANSCRIBE_LIMITS__MAX_DURATION_SECONDS": "самая длинная принимаемая запись (12 ч); длиннее — 413",
+    "TRANSCRIBE_LIMITS__MAX_SAMPLES_PER_SECOND": "бюджет декодирования одной записи: частота "
+    "дискретизации × число каналов (по умолчанию 8 каналов по 192 кГц); вместе с длительностью "
+    "ограничивает работу декодера; более плотный поток — 415 `audio_too_dense`",
     "TRANSCRIBE_LIMITS__MAX_PENDING_TASKS": "сколько задач может ждать в очереди; больше — 429 с `Retry-After`",
     "TRANSCRIBE_LIMITS__MIN_FREE_DISK_BYTES": "загрузка отклоняется (507), если на диске останется меньше",
 }
