@@ -14,8 +14,8 @@ from transcriber.store import QueueLoad, TaskRecord
 
 
 def pending(audio_ahead: float | None, own: float) -> TaskRecord:
+    from transcriber.clock import utcnow
     from transcriber.domain import TaskStatus
-    from transcriber.store import utcnow
 
     return TaskRecord(
         id="t", seq=1, upload_id="u", status=TaskStatus.PENDING, options={}, effective=None, progress=0.0,

@@ -18,10 +18,11 @@ from alembic.config import Config
 from sqlalchemy import Engine, inspect, select, text, update
 
 from transcriber import schema as t
+from transcriber.clock import utcnow
 from transcriber.db import MIGRATIONS_DIR, create_db_engine, migrate
 from transcriber.domain import Phrase, TaskStatus
 from transcriber.errors import Conflict, NotFound
-from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord, utcnow
+from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -144,6 +145,30 @@ def test_migration_0003_adds_undecoded_seconds_to_existing_tasks(make_engine: Ca
     assert "undecoded_seconds" in {c["name"] for c in inspect(engine).get_columns("tasks")}
     assert get(store, task_id).undecoded_seconds is None
     assert get(store, task_id).options == {"language": "ru"}
+
+
+def test_migration_0004_moves_the_model_generation_out_of_the_settings(
+    make_engine: Callable[[], Engine],
+) -> None:
+    engine = make_engine()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")  # the generation was a hidden settings row then
+        conn.execute(
+            text("INSERT INTO settings (key, value) VALUES ('_model_generation', '7'), ('WHISPER_BEAM', '3')")
+        )
+    migrate(engine)
+    store = SqlTaskStore(engine)
+    assert store.model_generation() == 7
+    assert store.get_settings() == {"WHISPER_BEAM": 3}
+    assert store.bump_model_generation() == 8
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+        rows = {key: value for key, value in conn.execute(text("SELECT key, value FROM settings"))}
+    assert rows == {"_model_generation": "8", "WHISPER_BEAM": "3"}
 
 
 def test_undecoded_seconds_are_kept_with_the_completed_task(store: SqlTaskStore) -> None:

@@ -110,6 +110,15 @@ settings = Table(
     Column("value", Text, nullable=False),
 )
 
+recognition_state = Table(
+    "recognition_state",
+    metadata,
+    # One row (id 1). Saving a setting that changes the model bumps the generation; each worker
+    # compares it with the one it loaded and reloads when it is behind.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("model_generation", Integer, nullable=False),
+)
+
 workers = Table(
     "workers",
     metadata,

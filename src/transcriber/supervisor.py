@@ -15,9 +15,10 @@ import threading
 import time
 from datetime import timedelta
 
+from transcriber.clock import utcnow
 from transcriber.config import Settings
 from transcriber.domain import TaskStatus
-from transcriber.store import SqlTaskStore, utcnow
+from transcriber.store import SqlTaskStore
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from transcriber.api.deps import ServicesDep
 from transcriber.api.responses import UTF8JSONResponse
 from transcriber.api.schemas import ERROR_RESPONSES
 from transcriber.api.services import Services
+from transcriber.clock import utcnow
 from transcriber.domain import TaskStatus
-from transcriber.store import utcnow
 
 router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 

@@ -1,0 +1,27 @@
+"""The persistent task store: uploads, tasks, phrases, settings and workers on SQLAlchemy Core.
+
+Every task state change is one atomic ``UPDATE ... WHERE status IN (...) RETURNING`` statement, so the
+API and any number of worker processes can share the database without read-modify-write races. One
+facade, :class:`SqlTaskStore`, over one module per aggregate.
+"""
+
+from __future__ import annotations
+
+from transcriber.store.records import QueueLoad, TaskRecord, UploadRecord, WorkerRecord
+from transcriber.store.settings import SettingsStore
+from transcriber.store.transitions import MAX_ATTEMPTS, TaskTransitions
+from transcriber.store.uploads import UploadStore
+from transcriber.store.workers import WorkerStore
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "QueueLoad",
+    "SqlTaskStore",
+    "TaskRecord",
+    "UploadRecord",
+    "WorkerRecord",
+]
+
+
+class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, WorkerStore):
+    """All persistent state of the service. Thread-safe; one instance per process."""

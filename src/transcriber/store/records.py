@@ -1,0 +1,97 @@
+"""What the store returns: immutable records of uploads, tasks, queue load and workers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from transcriber.domain import TaskStatus
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    id: str
+    original_name: str
+    stored_name: str
+    size: int
+    duration: float | None
+    format: str | None
+    sha256: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: str
+    seq: int
+    upload_id: str
+    status: TaskStatus
+    options: dict[str, Any]
+    effective: dict[str, Any] | None
+    progress: float
+    eta_seconds: float | None
+    error: str | None
+    language: str | None
+    duration: float | None
+    attempts: int
+    worker_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    undecoded_seconds: float | None = None
+    """Seconds of audio that could not be decoded (a damaged recording); None: nothing was lost."""
+    source_name: str | None = None
+    upload_duration: float | None = None
+    queue_position: int | None = None
+    audio_ahead: float | None = None
+    """Seconds of audio in the pending tasks ahead of this one (pending tasks only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLoad:
+    """What a pending task's ETA is estimated from."""
+
+    speed: float | None
+    """Audio seconds transcribed per wall second, over recent completed tasks; None without history."""
+    running_audio_left: float
+    """Seconds of audio still to transcribe in running tasks."""
+    workers: int
+    """Workers that take tasks (at least 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    id: str
+    pid: int | None
+    host: str | None
+    state: str
+    model: str | None
+    device: str | None
+    compute_type: str | None
+    error: str | None
+    current_task_id: str | None
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+def upload_record(row: RowMapping) -> UploadRecord:
+    return UploadRecord(**{f: row[f] for f in UploadRecord.__dataclass_fields__})
+
+
+def task_record(row: RowMapping, queue: tuple[int, float] | None = None) -> TaskRecord:
+    values = {f: row[f] for f in TaskRecord.__dataclass_fields__ if f in row}
+    values["status"] = TaskStatus(row["status"])
+    values["options"] = json.loads(row["options"] or "{}")
+    values["effective"] = json.loads(row["effective"]) if row["effective"] else None
+    if queue is not None:
+        values["queue_position"], values["audio_ahead"] = queue
+    return TaskRecord(**values)
+
+
+def worker_record(row: RowMapping) -> WorkerRecord:
+    return WorkerRecord(**{f: row[f] for f in WorkerRecord.__dataclass_fields__})

@@ -1,0 +1,38 @@
+"""Worker processes' records: state, loaded model, heartbeat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from transcriber import schema as t
+from transcriber.clock import utcnow
+from transcriber.store.base import StoreBase
+from transcriber.store.records import WorkerRecord, worker_record
+
+
+class WorkerStore(StoreBase):
+    def register_worker(self, worker_id: str, *, pid: int, host: str) -> None:
+        now = utcnow()
+        with self._write() as conn:
+            conn.execute(delete(t.workers).where(t.workers.c.id == worker_id))
+            conn.execute(
+                insert(t.workers).values(
+                    id=worker_id, pid=pid, host=host, state="starting", started_at=now, heartbeat_at=now
+                )
+            )
+
+    def update_worker(self, worker_id: str, **fields: Any) -> None:
+        fields["heartbeat_at"] = utcnow()
+        with self._write() as conn:
+            conn.execute(update(t.workers).where(t.workers.c.id == worker_id).values(**fields))
+
+    def remove_worker(self, worker_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.workers).where(t.workers.c.id == worker_id))
+
+    def list_workers(self) -> list[WorkerRecord]:
+        with self._read() as conn:
+            rows = conn.execute(select(t.workers).order_by(t.workers.c.started_at)).mappings()
+            return [worker_record(r) for r in rows]
