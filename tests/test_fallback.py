@@ -30,7 +30,7 @@ ENV = RecognitionSettings(model="tiny.en", device="cpu", beam_size=1)
 
 
 class Loader:
-    """Loads every model but the ``broken`` ones; counts the attempts."""
+    """Loads every model but the ``broken`` ones, on any device but ``cuda``; counts the attempts."""
 
     def __init__(self, *broken: str) -> None:
         self.broken = set(broken)
@@ -40,6 +40,8 @@ class Loader:
         self.tried.append(settings.model)
         if settings.model in self.broken:
             raise ModelUnavailable(f"cannot load model {settings.model!r}")
+        if settings.device == "cuda":
+            raise ModelUnavailable("no CUDA GPU")
 
 
 def test_the_saved_settings_are_used_when_they_load() -> None:
@@ -62,6 +64,18 @@ def test_a_failing_model_gives_way_to_the_last_that_worked_and_keeps_the_other_v
     assert "cannot load model 'broken'" in fallback.note
 
 
+def test_without_a_working_gpu_the_saved_model_runs_on_auto() -> None:
+    fallback = SettingsFallback(baseline=ENV)
+    wanted = ENV.model_copy(update={"device": "cuda", "compute_type": "float16"})
+    chosen = fallback.choose(wanted, load=Loader())
+    assert (chosen.model, chosen.device, chosen.compute_type) == ("tiny.en", "auto", "auto")
+    assert fallback.note is not None
+    assert fallback.note.startswith(
+        "WHISPER_DEVICE=cuda, WHISPER_COMPUTE_TYPE=float16 cannot be loaded, so tasks run with the "
+        "saved model on device and compute type auto (WHISPER_DEVICE=auto, WHISPER_COMPUTE_TYPE=auto)"
+    )
+
+
 def test_then_the_environment_then_the_defaults() -> None:
     fallback = SettingsFallback(baseline=ENV)
     wanted = ENV.model_copy(update={"model": "broken"})
@@ -79,7 +93,7 @@ def test_a_failed_load_is_not_tried_again_until_the_settings_change(caplog: pyte
     with caplog.at_level(logging.WARNING, logger="transcriber.fallback"):
         for _ in range(3):
             assert fallback.choose(wanted, load=load).model == "tiny.en"
-    assert load.tried == ["broken", "tiny.en", "tiny.en", "tiny.en"]
+    assert load.tried == ["broken", "broken", "tiny.en", "tiny.en", "tiny.en"]  # then on auto
     assert len(caplog.records) == 1  # one line, not one per task
     fallback.forget_failures()
     load.broken.clear()

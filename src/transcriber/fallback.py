@@ -3,10 +3,10 @@
 Tasks never fail because of a saved setting. The API refuses a model, device or compute type that
 cannot work here (see ``usability``), but a saved value can still fail to load: it was saved by an
 older version or set in the environment, the GPU went away, a model folder is damaged. Then the
-worker keeps to the first of these that loads: the last settings that worked, the environment's,
-the built-in defaults; only the model, device and compute type are replaced, the other saved values
-stay. It logs one line and keeps the reason (``note``), which ``/health`` and the settings show
-until the setting is changed.
+worker keeps to the first of these that loads: the last settings that worked, the saved model on
+device and compute type ``auto``, the environment's, the built-in defaults; only the model, device
+and compute type are replaced, the other saved values stay. It logs one line and keeps the reason
+(``note``), which ``/health`` and the settings show until the setting is changed.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ class SettingsFallback:
         sources = {wanted.engine_key(): "the saved settings"}
         if self.working is not None:
             sources.setdefault(self.working, named.get(self.working, "the last settings that worked"))
+        on_auto = (wanted.model, "auto", "auto")  # a device or compute type may be all that fails
+        sources.setdefault(on_auto, named.get(on_auto, "the saved model on device and compute type auto"))
         for key, source in named.items():
             sources.setdefault(key, source)
         yield from sources.items()
