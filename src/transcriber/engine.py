@@ -20,6 +20,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.transcribe import get_compression_ratio
+from faster_whisper.utils import _MODELS as _HUB_MODELS
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from transcriber.decoding import DecodeLimits, DecodeReport, pcm_blocks
@@ -29,10 +30,10 @@ from transcriber.media import playing_time
 from transcriber.model_catalog import BUNDLED, ModelCatalog
 from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, split_pieces
 from transcriber.recognition import RecognitionSettings
+from transcriber.usability import cuda_device_count, resolve_compute_type
 
 log = logging.getLogger(__name__)
 
-_GPU_COMPUTE_ONLY = ("float16", "bfloat16", "int8_float16", "int8_bfloat16")
 CPU_ENCODE_SLICE = 1  # chunks the CPU encoder takes at once (see SlicedEncoderModel)
 _CUT_VAD_MS = 300  # the silence that counts when cutting pieces if VAD is off for decoding
 MIN_UNREAD_SECONDS = 0.5  # audio left undecoded at a batched chunk's end that is decoded once more
@@ -93,15 +94,6 @@ def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict
     return options
 
 
-def resolve_compute_type(requested: str, device: str) -> str:
-    """``auto`` -> float16 on CUDA, int8 on CPU; a GPU-only type on CPU falls back to int8."""
-    if requested == "auto":
-        return "float16" if device == "cuda" else "int8"
-    if device == "cpu" and requested in _GPU_COMPUTE_ONLY:
-        return "int8"
-    return requested
-
-
 def usable_cpus() -> int:
     """CPU cores this process may run on (its affinity mask where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):
@@ -109,11 +101,11 @@ def usable_cpus() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def cuda_device_count() -> int:
-    try:
-        return int(ctranslate2.get_cuda_device_count())
-    except Exception:  # noqa: BLE001 - a broken CUDA install must not stop CPU use
-        return 0
+def hub_repo_id(name: str) -> str | None:
+    """The Hugging Face repository faster-whisper downloads for a model name (``large-v3`` ->
+    ``Systran/faster-whisper-large-v3``); None for a name it does not know."""
+    repo: str | None = _HUB_MODELS.get(name)
+    return repo
 
 
 class WhisperTranscriber:
@@ -204,7 +196,7 @@ class WhisperTranscriber:
                 device=device,
                 compute_type=compute_type,
                 cpu_threads=self.cpu_threads,
-                download_root=str(self.catalog.models_dir / "hub"),
+                download_root=str(self.catalog.hub_dir),
             )
         except Exception as exc:
             if isinstance(exc, ValueError) and "compute" in str(exc):

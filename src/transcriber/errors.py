@@ -29,6 +29,17 @@ class InvalidSettings(InvalidInput):
         self.key = key
 
 
+class SettingUnusable(InvalidSettings):
+    """A setting is valid in itself but cannot work on this server (no GPU, a model that is not here);
+    the message reads ``KEY=value: why, and what to do``."""
+
+    code = "setting_unusable"
+
+    def __init__(self, key: str, value: object, detail: str) -> None:
+        ServiceError.__init__(self, f"{key}={value}: {detail}")
+        self.key = key
+
+
 class PathOutsideStorage(InvalidInput):
     """A client named a file that is not inside our own upload storage."""
 

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("model.bin", "config.json")
 MARKER = ".verified.json"
+HUB = "hub"
+"""The folder of the model cache where faster-whisper keeps the models it downloaded by name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,10 @@ class ModelCatalog:
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir.resolve()
 
+    @property
+    def hub_dir(self) -> Path:
+        return self.models_dir / HUB
+
     def check_name(self, name: str, *, trusted: bool) -> None:
         """Refuse a directory path from an untrusted source (the API) unless it is in the model cache."""
         if trusted or not looks_like_path(name):
@@ -189,6 +195,24 @@ class ModelCatalog:
             return bool(size_ok and is_model_dir(target) and marker["name"] == model.name)
         except (OSError, ValueError, KeyError):
             return False
+
+    def is_here(self, name: str) -> bool:
+        """Whether ``name`` is a model this machine has, so it loads without a download: a model
+        directory, a bundled model whose packages are installed, or a folder in the model cache."""
+        if looks_like_path(name):
+            return is_model_dir(Path(name).expanduser())
+        if name in BUNDLED:
+            model = BUNDLED[name]
+            return self._verified(self.models_dir / name, model) or model.package_paths() is not None
+        return is_model_dir(self.models_dir / name)
+
+    def downloaded(self, repo_id: str) -> Path | None:
+        """A finished download of the Hugging Face repository ``repo_id`` in the hub folder (the layout
+        huggingface_hub uses: ``models--<owner>--<name>/snapshots/<revision>``), or None."""
+        snapshots = self.hub_dir / f"models--{repo_id.replace('/', '--')}" / "snapshots"
+        if not snapshots.is_dir():
+            return None
+        return next((child for child in sorted(snapshots.iterdir()) if is_model_dir(child)), None)
 
     def available(self) -> list[dict[str, str]]:
         """Models usable without a download: bundled ones and folders in the model cache."""

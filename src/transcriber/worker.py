@@ -1,8 +1,10 @@
 """The worker: takes tasks from the store one at a time (FIFO), transcribes them, reports progress.
 
-A worker never lets an exception end its loop: a task that fails is marked FAILED with a message, a
-model that cannot be loaded fails the task and is retried for the next one. ``drain()`` processes
-the queue until it is empty, so tests never sleep.
+A worker never lets an exception end its loop: a task that fails is marked FAILED with a message.
+A saved model, device or compute type that cannot be loaded does not fail tasks: the worker runs
+with settings that load and says so in its state (``fallback``); only a task's own ``model`` option,
+or no model loading at all, fails a task. ``drain()`` processes the queue until it is empty, so
+tests never sleep.
 
 The engine's phrases are read in a thread of their own (``_PhraseReader``), for two reasons. The
 worker takes the phrases of one decoding window together: faster-whisper yields them in a burst once
@@ -34,6 +36,7 @@ from transcriber.config import WorkerSettings
 from transcriber.domain import Phrase
 from transcriber.engine import Transcriber
 from transcriber.errors import ModelUnavailable, ServiceError
+from transcriber.fallback import EngineKey, SettingsFallback
 from transcriber.recognition import RecognitionSettings
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore, TaskRecord
@@ -135,7 +138,8 @@ class Worker:
         self.should_stop = should_stop
         self._generation = store.model_generation()
         self._last_stale_check = 0.0
-        self._preloaded_for: tuple[int, tuple[str, str, str]] | None = None
+        self._preloaded_for: tuple[int, EngineKey] | None = None
+        self.fallback = SettingsFallback(baseline=base_settings)
         self._reader: _PhraseReader | None = None  # the last task's decoder, until run_once waited for it
         self._orphan: str | None = None  # a task whose outcome could not be written: given back later
         self.outage = DatabaseOutage()
@@ -148,13 +152,19 @@ class Worker:
     def global_settings(self) -> RecognitionSettings:
         return recognition.apply_overrides(self.base_settings, self.store.get_settings())
 
+    def settings_in_force(self) -> RecognitionSettings:
+        """The global settings, with their model loaded; if the saved model, device or compute type
+        cannot be loaded, ones that load take their place (see ``fallback``)."""
+        self._follow_generation()
+        return self.fallback.choose(self.global_settings(), load=self._load)
+
     def preload(self) -> None:
         """Load the globally configured model so the first task starts at once; errors are reported
         through the worker's state, not raised."""
         try:
             settings = self.global_settings()
             self._preloaded_for = (self.store.model_generation(), settings.engine_key())
-            self._load(settings)
+            self.settings_in_force()
             self._set_state("idle")
         except (ServiceError, ValueError) as exc:
             detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
@@ -267,9 +277,12 @@ class Worker:
         except WorkerStopping:
             self.store.release_task(task.id, self.id)
             log.info("task %s: given back to the queue, the worker is stopping", task.id)
-        except ModelUnavailable as exc:
-            self._set_state("error", error=exc.detail)
+        except ModelUnavailable as exc:  # the task's own model option, or no model loads at all
             self.store.fail_task(task.id, self.id, exc.detail)
+            try:
+                self.settings_in_force()  # ready again for the next task, if the global settings load
+            except ServiceError:
+                self._set_state("error", error=exc.detail)
         except ServiceError as exc:
             self.store.fail_task(task.id, self.id, exc.detail)
         except Exception as exc:
@@ -278,7 +291,7 @@ class Worker:
 
     def _process(self, task: TaskRecord) -> None:
         settings = recognition.apply_overrides(
-            self.global_settings(), recognition.task_overrides(_task_options(task.options))
+            self.settings_in_force(), recognition.task_overrides(_task_options(task.options))
         )
         upload = self.store.get_upload(task.upload_id)
         if upload is None:
@@ -305,6 +318,8 @@ class Worker:
         loaded = self.transcriber.loaded
         if loaded is not None:
             effective.update(resolved_device=loaded.device, resolved_compute_type=loaded.compute_type)
+        if self.fallback.note is not None:
+            effective["settings_fallback"] = self.fallback.note
         saved = 0
         pending: list[Phrase] = []
         last_save = 0.0
@@ -359,17 +374,26 @@ class Worker:
             with contextlib.suppress(*DATABASE_ERRORS):  # the loop reports the outage; still wait
                 self.store.update_worker(self.id)
 
-    def _load(self, settings: RecognitionSettings) -> None:
+    def _follow_generation(self) -> None:
+        """After a settings change or a reset: load the model afresh, and try again what failed."""
         generation = self.store.model_generation()
         if generation != self._generation:
             self.transcriber.unload()
             self._generation = generation
+            self.fallback.forget_failures()
+
+    def _load(self, settings: RecognitionSettings) -> None:
+        self._follow_generation()
         current = self.transcriber.loaded
         if current is None or current.name != settings.model:
             self._set_state("loading", model=settings.model)
         loaded = self.transcriber.load(settings)
         self._set_state(
-            "idle", model=loaded.name, device=loaded.device, compute_type=loaded.compute_type, error=None
+            "idle",
+            model=loaded.name,
+            device=loaded.device,
+            compute_type=loaded.compute_type,
+            error=self.fallback.note,  # on a ready worker: why the saved settings are not in force
         )
 
     def _set_state(self, state: str, **fields: Any) -> None:

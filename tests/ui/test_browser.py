@@ -333,6 +333,47 @@ def test_settings_saved_kept_after_reload_and_hard_reset(ui: UI) -> None:
     expect(page.locator("#reset-status")).to_contain_text("Сброс выполнен")
 
 
+def test_settings_that_cannot_work_show_why_and_a_fallback_is_announced(
+    ui: UI, models_dir: Path, tmp_path: Path
+) -> None:
+    page = ui.open("/#/settings")
+    expect(page.locator(".setting")).to_have_count(len(KEYS))
+    page.locator("#set-WHISPER_MODEL").fill("large-v3")
+    page.locator("#settings-save").click()
+    error = page.locator("#set-WHISPER_MODEL-error")
+    expect(error).to_contain_text("WHISPER_MODEL=large-v3: this model is not on this server")
+    expect(error).to_contain_text("transcriber models prepare large-v3")
+    expect(page.locator("#settings-status")).to_have_text("Исправьте отмеченное поле.")
+    ui.shot(page, "09b-settings-unusable")
+
+    # A damaged model folder passes the check (its files are there) and fails only when loading.
+    folder = models_dir / f"damaged-{tmp_path.name}"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"this is not a model")
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    notice = page.locator("#settings-fallback")
+    try:
+        page.locator("#set-WHISPER_MODEL").fill(folder.name)
+        page.locator("#settings-save").click()
+        expect(page.locator("#settings-status")).to_contain_text("Сохранено.")
+        expect(notice).to_be_visible(timeout=DONE)
+        expect(notice).to_contain_text("задачи выполняются с моделью tiny.en")
+        expect(notice).to_contain_text(f"WHISPER_MODEL={folder.name} cannot be loaded")
+        expect(page.locator("#health-text")).to_contain_text("запасные настройки модели")
+        ui.shot(page, "09c-settings-fallback")
+        page.locator("[data-lang=en]").click()
+        expect(notice).to_contain_text("so tasks run with the model tiny.en")
+        page.locator("[data-lang=ru]").click()
+    finally:
+        with ui.http() as http:
+            assert http.post("/api/v1/settings", json={"WHISPER_MODEL": None}).status_code == 200
+        for child in folder.iterdir():
+            child.unlink()
+        folder.rmdir()
+    expect(notice).to_be_hidden(timeout=DONE)
+    expect(page.locator("#health-text")).not_to_contain_text("запасные")
+
+
 def test_theme_and_language_are_kept_after_reload(ui: UI, speech_file: Path) -> None:
     completed_task(ui, speech_file)
     page = ui.open("/")

@@ -48,6 +48,7 @@ def health_report(services: Services) -> dict[str, Any]:
         "version": __version__,
         "model": main["model"] if main else None,
         "device": main["device"] if main else None,
+        "settings_fallback": settings_fallback(workers),
         "worker": main,
         "workers": workers,
         "queue": {
@@ -55,6 +56,18 @@ def health_report(services: Services) -> dict[str, Any]:
             "in_progress": counts[TaskStatus.IN_PROGRESS],
         },
     }
+
+
+def settings_fallback(workers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """None while the ready workers run with the saved settings. Else ``reason``: which saved model,
+    device or compute type cannot be loaded, why, and what to do; ``in_force``: the model, device and
+    compute type tasks run with instead; ``worker``: the worker that says so. (A ready worker keeps
+    this reason in its ``error``; see ``fallback``.)"""
+    for w in workers:
+        if w["state"] in READY_STATES and w["error"]:
+            in_force = {"model": w["model"], "device": w["device"], "compute_type": w["compute_type"]}
+            return {"reason": w["error"], "in_force": in_force, "worker": w["id"]}
+    return None
 
 
 def _visible(report: dict[str, Any], request: Request) -> dict[str, Any]:
@@ -67,6 +80,8 @@ def _visible(report: dict[str, Any], request: Request) -> dict[str, Any]:
 @router.get("/health")
 def health(services: ServicesDep, request: Request) -> dict[str, Any]:
     """Always 200 while the API is up; `ready` tells whether a worker has a model loaded.
+    `settings_fallback` is null, or, while the saved model, device or compute type cannot be loaded
+    and tasks run with settings that load, `{reason, in_force: {model, device, compute_type}, worker}`.
     Details (model, device, workers, queue) need an API key when keys are configured."""
     return _visible(health_report(services), request)
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
-from transcriber import recognition
+from transcriber import recognition, usability
+from transcriber.api import health
 from transcriber.api.deps import ServicesDep
 from transcriber.api.schemas import ERROR_RESPONSES
 from transcriber.api.services import Services
@@ -21,10 +22,22 @@ def current(services: Services) -> recognition.RecognitionSettings:
     return recognition.apply_overrides(services.base_recognition, services.store.get_settings())
 
 
+READ_ONLY = ("fallback",)
+"""Keys of the GET answer that are not settings: a POST of that answer as it is ignores them."""
+
+
 @router.get("/api/v1/settings")
 def get_settings(services: ServicesDep) -> dict[str, Any]:
-    """The effective value of every WHISPER_* setting."""
-    return recognition.public_dict(current(services))
+    """The saved value of every WHISPER_* setting, and `fallback`: null, or, while the saved model,
+    device or compute type cannot be loaded, `{reason, in_force: {model, device, compute_type},
+    worker}`: tasks then run with settings that load (the last that worked, else the environment's,
+    else the defaults) until the setting is changed."""
+    return {**recognition.public_dict(current(services)), "fallback": _fallback(services)}
+
+
+def _fallback(services: Services) -> dict[str, Any] | None:
+    workers = health.health_report(services)["workers"]
+    return health.settings_fallback(workers)
 
 
 @router.post("/api/v1/settings")
@@ -32,11 +45,12 @@ def update_settings(
     services: ServicesDep, update: dict[str, Any] = Body(..., examples=[EXAMPLE])
 ) -> dict[str, Any]:
     """Change settings: `{"WHISPER_BEAM": 5}`. An empty string or null resets a key to its default.
-    An invalid value gets 422 naming the key, and nothing is applied. A change of model, device or
-    compute type reloads the model before the next task."""
+    An invalid value gets 422 naming the key, and nothing is applied; so does a model, device or
+    compute type that cannot work on this server (`setting_unusable`: no GPU, a model that is not
+    here). A change of model, device or compute type reloads the model before the next task."""
     if not isinstance(update, dict):
         raise BadRequest("send a JSON object of WHISPER_* keys")
-    changes = recognition.normalise_update(update)
+    changes = recognition.normalise_update({k: v for k, v in update.items() if k not in READ_ONLY})
     stored = services.store.get_settings()
     merged = {**stored, **changes}
     overrides = {k: v for k, v in merged.items() if v is not None}
@@ -47,6 +61,10 @@ def update_settings(
             services.catalog.check_name(after.model, trusted=False)
         except ModelUnavailable as exc:
             raise InvalidSettings("WHISPER_MODEL", exc.detail) from None
+    if before.engine_key() != after.engine_key():
+        # A model, device or compute type that cannot work here is refused, not saved: otherwise
+        # every later task would run into it.
+        usability.check_usable(after, catalog=services.catalog)
     # Store values as validated (typed), so the database never holds a string where a number belongs.
     typed = recognition.public_dict(after)
     services.store.save_settings(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from transcriber import recognition
+from transcriber import recognition, usability
 from transcriber.api.deps import ServicesDep
 from transcriber.api.receiving import raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import (
@@ -106,6 +106,7 @@ def _check_options(options: dict[str, Any], services: Services) -> None:
             services.catalog.check_name(options["model"], trusted=False)
         except ModelUnavailable as exc:
             raise InvalidSettings("model", exc.detail) from None
+        usability.check_model(options["model"], catalog=services.catalog, key="model")
 
 
 def _admit(services: Services) -> None:

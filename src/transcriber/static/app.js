@@ -8,7 +8,7 @@ import { initHealth, renderHealth } from "./health.js";
 import { lang, onLangChange, setLang, t, translate } from "./i18n.js";
 import { askForKey, initKeys } from "./keys.js";
 import { createLive } from "./live.js";
-import { initSettings, loadSettings } from "./settings.js";
+import { initSettings, loadSettings, renderFallback } from "./settings.js";
 import { initTasks, renderTasks } from "./tasks.js";
 import { closeTask, initTranscript, onTasks as transcriptTasks, openTask } from "./transcript.js";
 import { initUploads, loadFiles } from "./uploads.js";
@@ -95,7 +95,10 @@ async function main() {
       transcriptTasks(page);
       document.documentElement.dataset.ready = "true"; // the first list is drawn (tests wait for this)
     },
-    onHealth: renderHealth,
+    onHealth(health) {
+      renderHealth(health);
+      renderFallback(health && health.settings_fallback);
+    },
     onMode: renderMode,
   });
   initTasks(live);

@@ -36,6 +36,8 @@ export function renderHealth(health) {
   const parts = worker
     ? [health.model || worker.model || "—", device, t(`worker.${state}`), queue]
     : [t("health.noWorker"), queue];
+  if (health.settings_fallback) parts.push(t("health.fallback"));
+  badge.toggleAttribute("data-fallback", Boolean(health.settings_fallback));
   setText(text, parts.join(" · "));
   const compute = worker && worker.compute_type ? worker.compute_type : "—";
   const error = worker && worker.error ? ` ${worker.error}` : "";

@@ -24,6 +24,7 @@ const ru = {
   "health.ready": "Сервис готов",
   "health.notReady": "Модель не загружена",
   "health.queue": "очередь: {count}",
+  "health.fallback": "⚠ запасные настройки модели",
   "health.title": "Версия {version}. Модель: {model}, устройство: {device}, вычисления: {compute}.",
   "worker.idle": "готов",
   "worker.busy": "работает",
@@ -149,6 +150,7 @@ const ru = {
   "settings.savedReload": "Сохранено. Модель перезагрузится перед следующей задачей.",
   "settings.invalid": "Исправьте отмеченное поле.",
   "settings.loadFailed": "Не удалось загрузить настройки: {detail}",
+  "settings.fallback": "Сохранённые модель, устройство или тип вычислений не загружаются, поэтому задачи выполняются с моделью {model} ({device}, {compute}). Исправьте или верните настройку. Причина: {reason}",
   "settings.on": "Включено",
 
   "set.WHISPER_DEVICE": "Устройство",
@@ -224,6 +226,7 @@ const en = {
   "health.ready": "Service ready",
   "health.notReady": "No model loaded",
   "health.queue": "queue: {count}",
+  "health.fallback": "⚠ fallback model settings",
   "health.title": "Version {version}. Model: {model}, device: {device}, compute: {compute}.",
   "worker.idle": "ready",
   "worker.busy": "working",
@@ -349,6 +352,7 @@ const en = {
   "settings.savedReload": "Saved. The model reloads before the next task.",
   "settings.invalid": "Correct the marked field.",
   "settings.loadFailed": "Could not load the settings: {detail}",
+  "settings.fallback": "The saved model, device or compute type cannot be loaded, so tasks run with the model {model} ({device}, {compute}). Correct or restore the setting. The reason: {reason}",
   "settings.on": "On",
 
   "set.WHISPER_DEVICE": "Device",

@@ -19,6 +19,7 @@ const $ = (id) => document.getElementById(id);
 
 let rows = [];
 let saved = () => {};
+let fallback = null;
 
 export function initSettings({ onSaved }) {
   saved = onSaved;
@@ -29,6 +30,7 @@ export function initSettings({ onSaved }) {
   });
   $("reset-button").addEventListener("click", hardReset);
   onLangChange(() => {
+    renderFallback(fallback);
     if (!rows.length) return;
     const edits = new Map(rows.map((row) => [row.key, readValue(row)]));
     render();
@@ -43,6 +45,17 @@ export async function loadSettings() {
   } catch (error) {
     status("settings-status", t("settings.loadFailed", { detail: error.message }), true);
   }
+}
+
+/** ``settings_fallback`` of /health: while the saved model, device or compute type cannot be loaded,
+ * say so above the form, with what tasks run with instead and why; null or undefined hides it. */
+export function renderFallback(value) {
+  fallback = value || null;
+  const node = $("settings-fallback");
+  node.hidden = !fallback;
+  if (!fallback) return;
+  const { model, device, compute_type: compute } = fallback.in_force;
+  setText(node, t("settings.fallback", { model, device, compute, reason: fallback.reason }));
 }
 
 const control = (key) => $(`set-${key}`);
