@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kit.speech import SpeechError
+from kit.wer import word_errors
 from long_audio import build_recording, run_child, status_kib
-from speech_sets import SpeechError
-from wer import word_errors
 
 from transcriber.engine import WhisperTranscriber
 from transcriber.errors import ServiceError

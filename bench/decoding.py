@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 from faster_whisper import WhisperModel
-from machine_load import DISTURBED_CORES, ForeignLoad
-from speech_sets import SpeechError, SpeechSet, build_sets
-from wer import WordErrors, word_errors
+from kit.load import DISTURBED_CORES, ForeignLoad
+from kit.speech import SpeechError, SpeechSet, build_sets
+from kit.wer import WordErrors, word_errors
 
 from transcriber.engine import SlicedEncoderModel, TailKeepingPipeline, decode_options
 from transcriber.errors import ServiceError

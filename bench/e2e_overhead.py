@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from speech_sets import SpeechError, decode_mono_16k, write_wav
+from kit.speech import SpeechError, decode_mono_16k, write_wav
 
 from transcriber.engine import WhisperTranscriber
 from transcriber.errors import ServiceError

@@ -40,9 +40,9 @@ from typing import Any
 import av
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
-from machine_load import ForeignLoad
-from speech_sets import SpeechError, real_clips
-from wer import word_errors
+from kit.load import ForeignLoad
+from kit.speech import SpeechError, real_clips
+from kit.wer import word_errors
 
 from transcriber.domain import Phrase
 from transcriber.engine import WhisperTranscriber, decode_options

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from machine_load import DISTURBED_CORES
+from kit.load import DISTURBED_CORES
 
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = ("e2e_overhead", "service", "decoding", "batch_sizes", "long_audio")

@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 from e2e_overhead import BenchError, prepare_model
-from machine_load import ForeignLoad
-from service_rows import ROWS, Context, Options
-from servicekit import Row, print_row
+from kit.load import ForeignLoad
+from kit.rows import ROWS, Context, Options
+from kit.server import Row, print_row
 
 from transcriber.errors import ServiceError
 

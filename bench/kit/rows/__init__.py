@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 from e2e_overhead import AUDIO_DIR, COMPUTE_TYPE, DEVICE, BenchError, build_audio
-from service_upload import upload_row
-from servicekit import LoadResult, Metric, Row, Server, at_most, paced_load, percentile, renice
 
+from kit.rows.upload import upload_row
+from kit.server import LoadResult, Metric, Row, Server, at_most, paced_load, percentile, renice
 from transcriber.config import Settings
 from transcriber.db import create_db_engine, migrate
 from transcriber.engine import WhisperTranscriber

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from e2e_overhead import BenchError
-from servicekit import Metric, Row, RssSampler, Server, at_most, mib
 
+from kit.server import Metric, Row, RssSampler, Server, at_most, mib
 from transcriber.pieces import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from service_rows import Context
+    from kit.rows import Context
 
 MiB = 1024**2
 RSS_TARGET_MIB = 64.0

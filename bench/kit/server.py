@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import numpy as np
 from e2e_overhead import BenchError, Service
-from machine_load import DISTURBED_CORES
+
+from kit.load import DISTURBED_CORES
 
 POLL_SECONDS = 0.05
 

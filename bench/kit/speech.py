@@ -17,7 +17,7 @@ import numpy as np
 
 from transcriber.pieces import SAMPLE_RATE, pcm_blocks
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AUDIO_DIR = REPO / "tests" / "data"  # the repository's own recordings (tests/data/SOURCES.md)
 
 JFK_TEXT = (

@@ -1,0 +1,1 @@
+"""The benchmarks' library: what the scripts under ``bench/`` share (not benchmarks themselves)."""
