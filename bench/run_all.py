@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.load import DISTURBED_CORES
+from kit.report import save
 
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = ("e2e_overhead", "service", "decoding", "batch_sizes", "long_audio")
@@ -155,10 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = [run_script(name, args.quick, Path(tmp)) for name in names]
     print_summary(outcomes)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
-    if args.json:
-        combined = {o.name: {"exit": o.code, "seconds": o.seconds, "report": o.report} for o in outcomes}
-        args.json.write_text(json.dumps(combined, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"reports written to {args.json}")
+    combined = {o.name: {"exit": o.code, "seconds": o.seconds, "report": o.report} for o in outcomes}
+    save("run_all", combined, args.json)
     failed = [o for o in outcomes if o.code not in (None, 0)]
     return 2 if failed else 0
 
