@@ -5,7 +5,8 @@ any batch over 5 changes nothing. Here the engine (``WhisperTranscriber``, as th
 a ``--minutes`` (10) recording of real English speech (``kit.speech.build_recording``, the one
 ``long_audio.py`` uses): about 20 chunks, so batches of 4, 8 and 16 really differ. Each configuration
 runs in its own process, so its peak RSS (``VmHWM``) is its own. The baseline is sequential decoding
-(batch 0) with the same beam in the same run. A benchmark, not a test: it exits 0 whatever the figures.
+(batch 0) with the same beam in the same run. A benchmark, not a test: it exits 0 whatever the figures;
+they are also written to ``bench/results/batch_sizes-<time>-<commit>.json``.
 
     .venv/bin/python bench/batch_sizes.py [--minutes 10] [--sizes 0 4 8 16] [--beam 5] [--json OUT]
 """

@@ -18,7 +18,7 @@ backward, ...) so drift on this shared machine spreads evenly. Each run records 
 processes used meanwhile (``kit/load.py``); up to ``--reruns`` configurations with no quiet run (or
 runs differing by more than 25 %) get one more run. Speeds are from the median total time of the quiet
 runs (of all runs if none was quiet); word error rates from the first run. A benchmark, not a test: it
-exits 0 whatever the figures.
+exits 0 whatever the figures; they are also written to ``bench/results/decoding-<time>-<commit>.json``.
 
     .venv/bin/python bench/decoding.py [--models base tiny.en] [--threads 0 2] [--runs 2] [--json OUT]
 """

@@ -9,6 +9,7 @@ start of the upload to the first ``GET /api/v1/status/{id}`` that says COMPLETED
 
 The two are run alternately (raw, service, raw, service, ...) and the medians compared, so that noise
 on this shared machine affects both alike. A benchmark, not a test: it exits 0 whatever the ratio.
+The figures are also written to ``bench/results/e2e_overhead-<time>-<commit>.json``.
 
     .venv/bin/python bench/e2e_overhead.py [--audio FILE] [--minutes 3] [--model base] [--runs 2] [--json OUT]
 """

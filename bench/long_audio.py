@@ -17,7 +17,8 @@ Variants, each in its own process (peak RSS = ``VmHWM`` of that process, RSS sam
 First both run to the end on the first ``--compare-minutes`` (20) of the recording, to compare their
 transcripts; then both run on the long recording, the baseline stopping after ``--long-limit-minutes``
 of transcribed audio if given (it reaches its peak before its first phrase). A benchmark, not a test:
-it exits 0 whatever the figures.
+it exits 0 whatever the figures; they are also written to
+``bench/results/long_audio-<time>-<commit>.json``.
 
     .venv/bin/python bench/long_audio.py [--minutes 180] [--model base] [--beam N] [--window-minutes 10]
         [--compare-minutes 20] [--long-limit-minutes M] [--chunked-limit-minutes M] [--scale-minutes 30 90]

@@ -4,8 +4,9 @@ Runs ``e2e_overhead.py`` and ``service.py``, and ``decoding.py``, ``batch_sizes.
 when they exist.
 Each script prints its own tables as it goes; each is asked for ``--json`` (when it supports it) so that
 the summary can quote its verdicts. ``--quick`` is passed to a script that supports it; ``e2e_overhead.py``
-gets ``--runs 1 --minutes 1`` instead. A benchmark, not a test: the exit code is 0 unless a script
-failed to run (then 2).
+gets ``--runs 1 --minutes 1`` instead. Every script writes its own results to ``bench/results/``; the
+reports of all of them go to ``bench/results/run_all-<time>-<commit>.json`` too. A benchmark, not a test:
+the exit code is 0 unless a script failed to run (then 2).
 
     .venv/bin/python bench/run_all.py [--quick] [--only service,e2e_overhead] [--json OUT]
 """

@@ -2,8 +2,9 @@
 cold start, each printed as a table of figures and ratios against a baseline measured in the same run.
 
 Every row starts its own ``python -m transcriber serve`` (own data folder, the model from one warm
-cache, offline) on 127.0.0.1 and stops it with SIGTERM; the rows are in ``kit/rows/``. A benchmark, not
-a test: it exits 0 whatever the figures, 2 if a row could not be measured.
+cache, offline) on 127.0.0.1 and stops it with SIGTERM; the rows are in ``kit/rows/``. The figures are
+also written to ``bench/results/service-<time>-<commit>.json``. A benchmark, not a test: it exits 0
+whatever the figures, 2 if a row could not be measured.
 
     .venv/bin/python bench/service.py [--only latency,upload,tasks,eta,cold] [--quick] [--json OUT]
 """

@@ -1,17 +1,23 @@
 """Reporting: a figure next to its same-run baseline (``Metric``, with the ratio and a PASS/MISS verdict),
-the table every row of ``bench/service.py`` prints (``Row``), and what every script does with its
-figures at the end (``save``).
+the table every row of ``bench/service.py`` prints (``Row``), and the results every script writes to
+``bench/results/<name>-<UTC time>-<commit>.json`` with the commit, the date, the command line and the
+machine's facts (``bench/results/README.md``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .load import DISTURBED_CORES
+from .machine import machine_facts
+from .paths import REPO, RESULTS_DIR
 
 # -- the table every row of bench/service.py prints ----------------------------------------------------
 
@@ -103,11 +109,46 @@ def print_row(row: Row) -> None:
     print(f"  row verdict: {row.verdict}   ({row.seconds:.0f} s)")
 
 
-# -- the figures of a run ------------------------------------------------------------------------------
+# -- results of a run -----------------------------------------------------------------------------------
+
+
+def commit() -> str | None:
+    """The checked-out commit (short), with ``+dirty`` when the work tree has changes; None outside git."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def write_results(name: str, figures: dict[str, Any], *, folder: Path = RESULTS_DIR) -> Path:
+    """Write ``figures`` with the commit, the time, the command line and the machine's facts to
+    ``folder/<name>-<UTC time>-<commit>.json``; returns the path."""
+    now, revision = datetime.now(UTC), commit()
+    record = {
+        "benchmark": name,
+        "commit": revision,
+        "date": now.isoformat(timespec="seconds"),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "machine": machine_facts(),
+        "figures": figures,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = (revision or "no-git").replace("+", "-")
+    path = folder / f"{name}-{now:%Y-%m-%dT%H%M%SZ}-{tag}.json"
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return path
 
 
 def save(name: str, figures: dict[str, Any], json_out: Path | None) -> None:
-    """What every script does with its figures (``name``'s) at the end: write them to ``--json`` if given."""
+    """What every script does with its figures at the end: ``bench/results/`` always, ``--json`` if given."""
+    print(f"\nresults written to {write_results(name, figures)}")
     if json_out:
         json_out.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"\nfigures written to {json_out}")
+        print(f"figures written to {json_out}")
