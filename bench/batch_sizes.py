@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kit.errors import SpeechError
+from kit.errors import BenchError
 from kit.load import run_child
 from kit.memory import status_kib
 from kit.report import save
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             recording = build_recording(args.minutes)
             print(f"{recording.seconds / 60:.1f} min of speech, {args.model}, beam {args.beam}:", flush=True)
             results = [run_size(size, recording.path, args, work) for size in args.sizes]
-    except (SpeechError, ServiceError) as exc:
+    except (BenchError, ServiceError) as exc:  # SpeechError is a BenchError
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     reference = recording.reference(recording.seconds)

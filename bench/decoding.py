@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.engine import Models
-from kit.errors import SpeechError
+from kit.errors import BenchError
 from kit.load import DISTURBED_CORES
 from kit.machine import load_average
 from kit.modes import Config, all_modes, measure
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                 "wall_minutes": (time.perf_counter() - started) / 60,
             }
             rows = build_rows(configs, sets)
-    except (SpeechError, ServiceError) as exc:
+    except (BenchError, ServiceError) as exc:  # SpeechError is a BenchError
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -29,7 +29,7 @@ from typing import Any
 
 from kit.audio import audio_seconds
 from kit.engine import prepare_model
-from kit.errors import BenchError, SpeechError
+from kit.errors import BenchError
 from kit.report import save
 from kit.server import POLL_SECONDS, Server
 from kit.settings import COMPUTE_TYPE, CPU_THREADS, DEVICE
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="e2e-overhead-")))
             report = measure(args, work, stack)
-    except (BenchError, SpeechError) as exc:
+    except BenchError as exc:  # SpeechError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:  # e.g. the model cannot be loaded

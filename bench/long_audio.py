@@ -40,7 +40,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from kit.audio import container_seconds
 from kit.engine import prepare_model
-from kit.errors import SpeechError
+from kit.errors import BenchError
 from kit.load import run_child
 from kit.memory import RssSampler, status_kib
 from kit.report import save
@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="long-audio-bench-") as tmp:
             report = measure(args, Path(tmp))
-    except (SpeechError, ServiceError) as exc:
+    except (BenchError, ServiceError) as exc:  # SpeechError is a BenchError
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from .errors import SpeechError
+from .errors import BenchError
 
 DISTURBED_CORES = 0.3
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -71,7 +71,7 @@ def run_child(command: list[str], out: Path, label: str) -> dict[str, Any]:
     with ForeignLoad() as load:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not out.is_file():
-        raise SpeechError(f"{label} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        raise BenchError(f"{label} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     result["other_processes_cores"] = load.cores
     result["disturbed"] = " DISTURBED" if load.disturbed else ""
