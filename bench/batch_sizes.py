@@ -2,10 +2,11 @@
 
 ``decoding.py`` compares decoding modes on short sets (at most five 30-second VAD chunks per file), where
 any batch over 5 changes nothing. Here the engine (``WhisperTranscriber``, as the worker runs it) reads
-a ``--minutes`` (10) recording of real English speech (the one ``long_audio.py`` builds): about 20
-chunks, so batches of 4, 8 and 16 really differ. Each configuration runs in its own process, so its
-peak RSS (``VmHWM``) is its own. The baseline is sequential decoding (batch 0) with the same beam in
-the same run. A benchmark, not a test: it exits 0 whatever the figures.
+a ``--minutes`` (10) recording of real English speech (``kit.speech.build_recording``, the one
+``long_audio.py`` uses): about 20 chunks, so batches of 4, 8 and 16 really differ. Each configuration
+runs in its own process, so its peak RSS (``VmHWM``) is its own. The baseline is sequential decoding
+(batch 0) with the same beam in the same run. A benchmark, not a test: it exits 0 whatever the figures;
+they are also written to ``bench/results/batch_sizes-<time>-<commit>.json``.
 
     .venv/bin/python bench/batch_sizes.py [--minutes 10] [--sizes 0 4 8 16] [--beam 5] [--json OUT]
 """
@@ -20,10 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from long_audio import build_recording, run_child, status_kib
-from speech_sets import SpeechError
-from wer import word_errors
-
+from kit.errors import BenchError
+from kit.load import run_child
+from kit.memory import status_kib
+from kit.report import save
+from kit.speech import build_recording
+from kit.wer import word_errors
 from transcriber.engine import WhisperTranscriber
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import ModelCatalog
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             recording = build_recording(args.minutes)
             print(f"{recording.seconds / 60:.1f} min of speech, {args.model}, beam {args.beam}:", flush=True)
             results = [run_size(size, recording.path, args, work) for size in args.sizes]
-    except (SpeechError, ServiceError) as exc:
+    except (BenchError, ServiceError) as exc:  # SpeechError is a BenchError
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     reference = recording.reference(recording.seconds)
@@ -112,11 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['other_processes_cores']:>8.2f}"
         )
     print("vs seq = sequential wall time / this wall time (same run); others = cores used by other processes")
-    if args.json:
-        for r in results:
-            r.pop("text")
-        args.json.write_text(json.dumps({"minutes": args.minutes, "results": results}, indent=2))
-        print(f"figures written to {args.json}")
+    for r in results:
+        r.pop("text")
+    save("batch_sizes", {"minutes": args.minutes, "results": results}, args.json)
     return 0
 
 

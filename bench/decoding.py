@@ -1,6 +1,6 @@
 """Speed and word error rate of each faster-whisper decoding mode on speech with a known text.
 
-Sets (see ``speech_sets.py``): ``jfk.flac`` and the English part of ``multilingual.mp3`` (real speech),
+Sets (see ``kit/speech.py``): ``jfk.flac`` and the English part of ``multilingual.mp3`` (real speech),
 an English and a Russian text read by espeak-ng (language forced to ``ru`` for the latter; the English
 sets are left to language detection, as the service does by default).
 
@@ -15,10 +15,10 @@ cpu, int8; ``cpu_threads`` 0 (CTranslate2's default) and 2.
 
 Every configuration runs on every set ``--runs`` times, the runs in alternating order (forward, then
 backward, ...) so drift on this shared machine spreads evenly. Each run records how many cores other
-processes used meanwhile (``machine_load.py``); up to ``--reruns`` configurations with no quiet run (or
+processes used meanwhile (``kit/load.py``); up to ``--reruns`` configurations with no quiet run (or
 runs differing by more than 25 %) get one more run. Speeds are from the median total time of the quiet
 runs (of all runs if none was quiet); word error rates from the first run. A benchmark, not a test: it
-exits 0 whatever the figures.
+exits 0 whatever the figures; they are also written to ``bench/results/decoding-<time>-<commit>.json``.
 
     .venv/bin/python bench/decoding.py [--models base tiny.en] [--threads 0 2] [--runs 2] [--json OUT]
 """
@@ -26,185 +26,27 @@ exits 0 whatever the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from faster_whisper import WhisperModel
-from machine_load import DISTURBED_CORES, ForeignLoad
-from speech_sets import SpeechError, SpeechSet, build_sets
-from wer import WordErrors, word_errors
-
-from transcriber.engine import SlicedEncoderModel, TailKeepingPipeline, decode_options
+from kit.engine import Models
+from kit.errors import BenchError
+from kit.load import DISTURBED_CORES
+from kit.machine import load_average
+from kit.modes import Config, all_modes, measure
+from kit.report import save
+from kit.speech import SpeechSet, build_sets
+from kit.wer import WordErrors
 from transcriber.errors import ServiceError
-from transcriber.model_catalog import BUNDLED, ModelCatalog
-from transcriber.recognition import RecognitionSettings
 
 BASELINE = "seq beam5"
 WER_MARGIN = 0.01  # the issue's rule: batched only if no worse than beam-5 sequential by more than 1 point
-NOISY_SPREAD = 1.25
-
-
-@dataclass(frozen=True)
-class Mode:
-    name: str
-    batched: bool
-    beam: int
-    batch_size: int = 0
-    without_timestamps: bool = False
-
-    def options(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"beam_size": self.beam, "without_timestamps": self.without_timestamps}
-        if self.batched:
-            extra["batch_size"] = self.batch_size
-        return extra
-
-
-def all_modes(batch_sizes: list[int]) -> list[Mode]:
-    modes = [Mode(f"seq beam{b}", False, b) for b in (8, 5, 1)]
-    for size in batch_sizes:
-        for beam in (5, 1):
-            for no_ts in (True, False):
-                name = f"batch{size} beam{beam} {'no-ts' if no_ts else 'ts'}"
-                modes.append(Mode(name, True, beam, size, no_ts))
-    return modes
-
-
-def service_options() -> dict[str, Any]:
-    """The options the engine derives from ``RecognitionSettings()``, less language and beam."""
-    options = decode_options(RecognitionSettings(), multilingual=True)
-    del options["language"], options["beam_size"]
-    return options
-
-
-@dataclass
-class SetResult:
-    seconds: float
-    text: str
-    phrases: list[tuple[float, float]]
-    language: str | None
-
-
-@dataclass
-class Config:
-    """One (model, cpu_threads, mode) and everything measured for it."""
-
-    model: str
-    threads: int
-    mode: Mode
-    runs: list[dict[str, SetResult]] = field(default_factory=list)
-    foreign: list[float] = field(default_factory=list)  # cores used by other processes, per run
-
-    @property
-    def key(self) -> str:
-        return f"{self.model} t{self.threads} {self.mode.name}"
-
-    def total(self, run: dict[str, SetResult]) -> float:
-        return sum(r.seconds for r in run.values())
-
-    @property
-    def quiet_runs(self) -> list[dict[str, SetResult]]:
-        """The runs during which other processes stayed under ``DISTURBED_CORES`` (all, if none did)."""
-        quiet = [run for run, cores in zip(self.runs, self.foreign, strict=True) if cores <= DISTURBED_CORES]
-        return quiet or self.runs
-
-    @property
-    def median_seconds(self) -> float:
-        return statistics.median(self.total(run) for run in self.quiet_runs)
-
-    @property
-    def spread(self) -> float:
-        totals = [self.total(run) for run in self.runs]
-        return max(totals) / min(totals)
-
-    def errors(self, sets: list[SpeechSet]) -> dict[str, WordErrors]:
-        first = self.runs[0]
-        return {s.name: word_errors(s.reference, first[s.name].text) for s in sets if s.name in first}
-
-    @property
-    def other_cores(self) -> float:
-        return statistics.median(self.foreign) if self.foreign else 0.0
-
-    @property
-    def stable_text(self) -> bool:
-        return all(run[n].text == self.runs[0][n].text for run in self.runs for n in run)
-
-
-class Models:
-    """One loaded WhisperModel (and its batched pipeline) per (model, cpu_threads)."""
-
-    def __init__(self, models_dir: Path) -> None:
-        self.catalog = ModelCatalog(models_dir)
-        self.loaded: dict[tuple[str, int], tuple[WhisperModel, TailKeepingPipeline]] = {}
-
-    def get(self, name: str, threads: int) -> tuple[WhisperModel, TailKeepingPipeline]:
-        if (name, threads) not in self.loaded:
-            path = self.catalog.prepare(name) if name in BUNDLED else Path(name)
-            model = SlicedEncoderModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
-            self.loaded[(name, threads)] = (model, TailKeepingPipeline(model))
-            self._warm_up(*self.loaded[(name, threads)])
-        return self.loaded[(name, threads)]
-
-    @staticmethod
-    def _warm_up(model: WhisperModel, pipeline: TailKeepingPipeline) -> None:
-        silence_and_tone = np.sin(np.arange(48_000) / 10).astype("float32") * 0.1
-        for run in (model.transcribe, pipeline.transcribe):
-            segments, _ = run(silence_and_tone, language="en", beam_size=1)
-            list(segments)
-
-
-def run_once(models: Models, config: Config, sets: list[SpeechSet]) -> dict[str, SetResult]:
-    model, pipeline = models.get(config.model, config.threads)
-    transcribe = pipeline.transcribe if config.mode.batched else model.transcribe
-    english_only = not model.model.is_multilingual
-    out: dict[str, SetResult] = {}
-    for s in sets:
-        if english_only and s.language not in (None, "en"):
-            continue
-        options = service_options() | config.mode.options()
-        options["language"] = "en" if english_only else s.language
-        started = time.perf_counter()
-        segments, info = transcribe(str(s.path), **options)
-        phrases = [(float(g.start), float(g.end), g.text.strip()) for g in segments]
-        seconds = time.perf_counter() - started
-        text = " ".join(p[2] for p in phrases)
-        out[s.name] = SetResult(seconds, text, [(a, b) for a, b, _ in phrases], info.language)
-    return out
-
-
-def timed_run(models: Models, config: Config, sets: list[SpeechSet], label: str) -> None:
-    with ForeignLoad() as load:
-        config.runs.append(run_once(models, config, sets))
-    config.foreign.append(load.cores)
-    mark = "  DISTURBED" if load.disturbed else ""
-    seconds = config.total(config.runs[-1])
-    print(f"  {label} {config.key:<30} {seconds:7.2f} s  others {load.cores:.2f} cores{mark}", flush=True)
-
-
-def measure(models: Models, configs: list[Config], sets: list[SpeechSet], runs: int, reruns: int) -> None:
-    """``runs`` passes, alternately forward and backward; then one more run of the noisiest configs."""
-    total = len(configs)
-    for number in range(runs):
-        order = configs if number % 2 == 0 else list(reversed(configs))
-        for index, config in enumerate(order, start=1):
-            timed_run(models, config, sets, f"run {number + 1} [{index:>2}/{total}]")
-    for config in sorted(configs, key=noisiness, reverse=True)[:reruns]:
-        if noisiness(config) > (0.0, NOISY_SPREAD):
-            timed_run(models, config, sets, f"re-run (spread {config.spread:.2f})")
-
-
-def noisiness(config: Config) -> tuple[float, float]:
-    """Configurations with no quiet run first (most disturbed first), then by spread of the runs."""
-    quiet = any(cores <= DISTURBED_CORES for cores in config.foreign)
-    return (0.0 if quiet else min(config.foreign), config.spread)
 
 
 # -- reporting ------------------------------------------------------------------------------------------
@@ -410,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = [Config(model, t, m) for model in args.models for m in modes for t in args.threads]
     meta: dict[str, Any] = {
         "runs": args.runs,
-        "load_before": f"{os.getloadavg()[0]:.1f}",
+        "load_before": f"{load_average()[0]:.1f}",
         "cpus": os.cpu_count(),
     }
     try:
@@ -423,22 +265,18 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             measure(models, configs, sets, args.runs, args.reruns)
             meta |= {
-                "load_after": f"{os.getloadavg()[0]:.1f}",
+                "load_after": f"{load_average()[0]:.1f}",
                 "wall_minutes": (time.perf_counter() - started) / 60,
             }
             rows = build_rows(configs, sets)
-    except (SpeechError, ServiceError) as exc:
+    except (BenchError, ServiceError) as exc:  # SpeechError is a BenchError
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     print_report(rows, sets, meta)
-    if args.json:
-        args.json.write_text(
-            json.dumps(report_json(rows, sets, meta), indent=2, ensure_ascii=False), encoding="utf-8"
-        )
-        print(f"\nfigures written to {args.json}")
+    save("decoding", report_json(rows, sets, meta), args.json)
     return 0
 
 

@@ -9,6 +9,7 @@ start of the upload to the first ``GET /api/v1/status/{id}`` that says COMPLETED
 
 The two are run alternately (raw, service, raw, service, ...) and the medians compared, so that noise
 on this shared machine affects both alike. A benchmark, not a test: it exits 0 whatever the ratio.
+The figures are also written to ``bench/results/e2e_overhead-<time>-<commit>.json``.
 
     .venv/bin/python bench/e2e_overhead.py [--audio FILE] [--minutes 3] [--model base] [--runs 2] [--json OUT]
 """
@@ -16,13 +17,7 @@ on this shared machine affects both alike. A benchmark, not a test: it exits 0 w
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,42 +25,21 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import httpx
-import numpy as np
-from speech_sets import SpeechError, decode_mono_16k, write_wav
-
+from kit.audio import audio_seconds
+from kit.engine import prepare_model
+from kit.errors import BenchError
+from kit.report import save
+from kit.server import POLL_SECONDS, Server
+from kit.settings import COMPUTE_TYPE, CPU_THREADS, DEVICE
+from kit.speech import build_audio
 from transcriber.engine import WhisperTranscriber
 from transcriber.errors import ServiceError
-from transcriber.model_catalog import BUNDLED, ModelCatalog
-from transcriber.pieces import SAMPLE_RATE
+from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 
-REPO = Path(__file__).resolve().parents[1]
-AUDIO_DIR = REPO / "tests" / "data"  # the repository's own recordings (tests/data/SOURCES.md)
-RECORDINGS = ("multilingual.mp3", "jfk.flac")
-GAP_SECONDS = 0.5  # silence between concatenated clips, so words of two clips never run together
 TARGET_RATIO = 1.10
-POLL_SECONDS = 0.05
-DEVICE, COMPUTE_TYPE, CPU_THREADS = "cpu", "int8", 0
-
-ESPEAK_TEXT = (
-    "This recording was produced by a speech synthesiser for a benchmark of a transcription service. "
-    "The service accepts an uploaded file, puts a task into a queue, and a separate worker process "
-    "turns the speech into text with a Whisper model. The question this benchmark answers is simple: "
-    "how much slower is the whole path through the web service than calling the engine directly? "
-    "Uploading, storing the file, writing progress to the database and polling for the result all "
-    "take some time, and that time should stay small next to the recognition itself. "
-    "Numbers such as twenty three, one hundred and five, and two thousand and twenty four are read "
-    "aloud as words. The weather was cold and clear, the train left the station at seven in the "
-    "morning, and the passengers read their newspapers in silence until the first stop."
-)
-
-
-class BenchError(Exception):
-    """An error that stops the benchmark; its message is printed as is."""
 
 
 @dataclass
@@ -79,53 +53,6 @@ class RunResult:
     @property
     def text(self) -> str:
         return " ".join(self.texts)
-
-
-# -- audio ----------------------------------------------------------------------------------------------
-
-
-def repeat_to_length(clips: list[np.ndarray], seconds: float) -> np.ndarray:
-    """Concatenate ``clips`` in turn (with short gaps) until ``seconds`` are filled, then cut there."""
-    wanted = int(seconds * SAMPLE_RATE)
-    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)
-    parts: list[np.ndarray] = []
-    total = 0
-    while total < wanted:
-        for clip in clips:
-            parts += [clip, gap]
-            total += len(clip) + len(gap)
-    return np.concatenate(parts)[:wanted]
-
-
-def synthesise_speech(work: Path) -> Path:
-    """Read ``ESPEAK_TEXT`` aloud with espeak-ng into a WAV file."""
-    target = work / "espeak.wav"
-    command = ["espeak-ng", "-v", "en-us", "-s", "155", "-w", str(target), ESPEAK_TEXT]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not target.is_file():
-        raise BenchError(f"espeak-ng failed: {done.stderr.strip() or done.returncode}")
-    return target
-
-
-def build_audio(minutes: float, work: Path) -> tuple[Path, str]:
-    """A WAV of about ``minutes`` of speech: the shared recordings, or espeak-ng as a fallback."""
-    sources = [AUDIO_DIR / name for name in RECORDINGS]
-    if all(p.is_file() for p in sources):
-        origin = " + ".join(RECORDINGS) + f" from {AUDIO_DIR}"
-    elif shutil.which("espeak-ng"):
-        sources = [synthesise_speech(work)]
-        origin = "English text synthesised by espeak-ng"
-    else:
-        raise BenchError(
-            f"no speech to benchmark: {AUDIO_DIR} (with {', '.join(RECORDINGS)}) is absent and "
-            "espeak-ng is not installed; pass a recording with --audio FILE"
-        )
-    samples = repeat_to_length([decode_mono_16k(p) for p in sources], minutes * 60)
-    return write_wav(work / f"speech-{minutes:g}min.wav", samples), origin
-
-
-def audio_seconds(path: Path) -> float:
-    return len(decode_mono_16k(path)) / SAMPLE_RATE
 
 
 # -- the raw engine -------------------------------------------------------------------------------------
@@ -153,124 +80,40 @@ class RawEngine:
 # -- the service ----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_environment(model: str, models_dir: Path) -> dict[str, str]:
-    """Our environment without any WHISPER_*/TRANSCRIBE_* setting, so the service runs on defaults."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WHISPER_", "TRANSCRIBE_"))}
-    return env | {
-        "WHISPER_MODEL": model,
-        "WHISPER_DEVICE": DEVICE,
-        "WHISPER_COMPUTE_TYPE": COMPUTE_TYPE,
-        "TRANSCRIBE_MODEL_CACHE_DIR": str(models_dir),
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-class Service:
-    """``python -m transcriber serve`` on a free port with its own data directory."""
+def service_run(server: Server, audio: Path, timeout: float) -> RunResult:
+    """Upload, create a task, poll its status until COMPLETED."""
+    started = time.perf_counter()
+    upload = server.upload(audio)
+    uploaded = time.perf_counter()
+    task_id = server.create_task(upload["stored_path"])
+    status = poll_completed(server, task_id, started + timeout)
+    seconds = time.perf_counter() - started
+    texts = [phrase["text"] for phrase in status["results"]["phrases"]]
+    return RunResult(seconds=seconds, texts=texts, phases=phases(status, uploaded - started))
 
-    def __init__(self, work: Path, model: str, models_dir: Path) -> None:
-        self.data_dir = work / "data"
-        self.log_path = work / "server.log"
-        self.env = server_environment(model, models_dir)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.client = httpx.Client(base_url=self.url, timeout=60)
 
-    def __enter__(self) -> Service:
-        command = [sys.executable, "-m", "transcriber", "serve", "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir)]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        return self
+def poll_completed(server: Server, task_id: str, deadline: float) -> dict[str, Any]:
+    while time.perf_counter() < deadline:
+        status = server.status(task_id)
+        if status["status"] == "COMPLETED":
+            return status
+        if status["status"] in ("FAILED", "CANCELLED"):
+            raise BenchError(f"task {task_id} ended {status['status']}: {status.get('error')}")
+        time.sleep(POLL_SECONDS)
+    raise BenchError(f"task {task_id} did not complete in time; the service log:\n{server.log_tail()}")
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.client.close()
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
-    def log_tail(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-    def wait_ready(self, timeout: float = 300) -> dict[str, Any]:
-        """Wait for ``/health/ready`` to answer 200 (a worker has loaded the model); return the report."""
-        return dict(self.wait_for("/health/ready", timeout, "was not ready").json())
-
-    def wait_for(self, path: str, timeout: float, failure: str, poll: float = 0.2) -> httpx.Response:
-        """Poll ``path`` until it answers 200 (raises if the service exits or ``timeout`` passes)."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"the service exited early; its log:\n{self.log_tail()}")
-            try:
-                answer = self.client.get(path, timeout=2)
-                if answer.status_code == 200:
-                    return answer
-            except httpx.TransportError:
-                pass
-            time.sleep(poll)
-        raise BenchError(f"the service {failure} after {timeout:.0f} s; its log:\n{self.log_tail()}")
-
-    def run(self, audio: Path, timeout: float) -> RunResult:
-        """Upload, create a task, poll its status until COMPLETED."""
-        started = time.perf_counter()
-        with open(audio, "rb") as fh:
-            upload = self._ok(self.client.post("/api/v1/upload", files={"file": (audio.name, fh)}))
-        uploaded = time.perf_counter()
-        task = self._ok(self.client.post("/api/v1/create_task", json={"file_path": upload["stored_path"]}))
-        status = self._poll(task["task_id"], started + timeout)
-        seconds = time.perf_counter() - started
-        texts = [phrase["text"] for phrase in status["results"]["phrases"]]
-        return RunResult(seconds=seconds, texts=texts, phases=self._phases(status, uploaded - started))
-
-    def _poll(self, task_id: str, deadline: float) -> dict[str, Any]:
-        while time.perf_counter() < deadline:
-            status = self._ok(self.client.get(f"/api/v1/status/{task_id}"))
-            if status["status"] == "COMPLETED":
-                return status
-            if status["status"] in ("FAILED", "CANCELLED"):
-                raise BenchError(f"task {task_id} ended {status['status']}: {status.get('error')}")
-            time.sleep(POLL_SECONDS)
-        raise BenchError(f"task {task_id} did not complete in time; the service log:\n{self.log_tail()}")
-
-    @staticmethod
-    def _phases(status: dict[str, Any], upload: float) -> dict[str, float]:
-        """Client-side upload time, and the server's own queue wait and worker time for the task."""
-        created, begun, ended = (
-            parse_time(status.get(k)) for k in ("created_at", "started_at", "finished_at")
-        )
-        phases = {"upload": upload}
-        if created and begun and ended:
-            phases |= {"wait": (begun - created).total_seconds(), "work": (ended - begun).total_seconds()}
-        return phases
-
-    @staticmethod
-    def _ok(answer: httpx.Response) -> dict[str, Any]:
-        if answer.status_code != 200:
-            raise BenchError(
-                f"{answer.request.method} {answer.request.url.path}: {answer.status_code} {answer.text}"
-            )
-        return dict(answer.json())
+def phases(status: dict[str, Any], upload: float) -> dict[str, float]:
+    """Client-side upload time, and the server's own queue wait and worker time for the task."""
+    created, begun, ended = (parse_time(status.get(k)) for k in ("created_at", "started_at", "finished_at"))
+    out = {"upload": upload}
+    if created and begun and ended:
+        out |= {"wait": (begun - created).total_seconds(), "work": (ended - begun).total_seconds()}
+    return out
 
 
 # -- measuring and reporting ----------------------------------------------------------------------------
@@ -312,7 +155,7 @@ class Report:
 
 
 def interleave(
-    raw: RawEngine, service: Service, audio: Path, runs: int, duration: float
+    raw: RawEngine, service: Server, audio: Path, runs: int, duration: float
 ) -> tuple[list[RunResult], list[RunResult]]:
     """raw, service, raw, service, ... ``runs`` times each."""
     raw_runs: list[RunResult] = []
@@ -320,7 +163,7 @@ def interleave(
     for number in range(1, runs + 1):
         raw_runs.append(raw.run(audio))
         print(f"  run {number}: raw     {raw_runs[-1].seconds:7.2f} s", flush=True)
-        service_runs.append(service.run(audio, timeout=120 + 30 * duration))
+        service_runs.append(service_run(service, audio, timeout=120 + 30 * duration))
         print(f"  run {number}: service {service_runs[-1].seconds:7.2f} s", flush=True)
     return raw_runs, service_runs
 
@@ -401,12 +244,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def prepare_model(model: str, models_dir: Path) -> None:
-    """Assemble a bundled model into the shared cache now, so neither side pays for it while timed."""
-    if model in BUNDLED:
-        ModelCatalog(models_dir).prepare(model)
-
-
 def service_engine(health: dict[str, Any]) -> str:
     worker = health.get("worker") or {}
     model, device, compute = (worker.get(k) for k in ("model", "device", "compute_type"))
@@ -426,7 +263,7 @@ def measure(args: argparse.Namespace, work: Path, stack: ExitStack) -> Report:
     prepare_model(args.model, models_dir)
     raw = RawEngine(models_dir, args.model)
     engine = raw.load()
-    service = stack.enter_context(Service(work, args.model, models_dir))
+    service = stack.enter_context(Server(work, args.model, models_dir))
     print(f"service: starting on {service.url} (log {service.log_path})", flush=True)
     health = service.wait_ready()
     print(f"measuring {args.runs} x (raw, service) ...", flush=True)
@@ -441,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="e2e-overhead-")))
             report = measure(args, work, stack)
-    except (BenchError, SpeechError) as exc:
+    except BenchError as exc:  # SpeechError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:  # e.g. the model cannot be loaded
@@ -451,9 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     print_report(report)
-    if args.json:
-        args.json.write_text(json.dumps(report_json(report), indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"\nfigures written to {args.json}")
+    save("e2e_overhead", report_json(report), args.json)
     return 0
 
 

@@ -17,7 +17,8 @@ Variants, each in its own process (peak RSS = ``VmHWM`` of that process, RSS sam
 First both run to the end on the first ``--compare-minutes`` (20) of the recording, to compare their
 transcripts; then both run on the long recording, the baseline stopping after ``--long-limit-minutes``
 of transcribed audio if given (it reaches its peak before its first phrase). A benchmark, not a test:
-it exits 0 whatever the figures.
+it exits 0 whatever the figures; they are also written to
+``bench/results/long_audio-<time>-<commit>.json``.
 
     .venv/bin/python bench/long_audio.py [--minutes 180] [--model base] [--beam N] [--window-minutes 10]
         [--compare-minutes 20] [--long-limit-minutes M] [--chunked-limit-minutes M] [--scale-minutes 30 90]
@@ -28,116 +29,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
-from machine_load import ForeignLoad
-from speech_sets import SpeechError, real_clips
-from wer import word_errors
 
+from kit.audio import container_seconds
+from kit.engine import prepare_model
+from kit.errors import BenchError
+from kit.load import run_child
+from kit.memory import RssSampler, status_kib
+from kit.report import save
+from kit.speech import LONG_CACHE, Recording, build_recording
+from kit.wer import word_errors
 from transcriber.domain import Phrase
 from transcriber.engine import WhisperTranscriber, decode_options
 from transcriber.errors import ServiceError
-from transcriber.model_catalog import BUNDLED, ModelCatalog
-from transcriber.pieces import SAMPLE_RATE
+from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 
-GAP_SECONDS = 1.0
-CACHE = Path(tempfile.gettempdir()) / "transcriber-bench-long-audio"
-BITRATE = 32_000
 TARGET_MIB = 1.5 * 1024  # the issue's target for the worker with base on CPU
 
 
-# -- the recording --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recording:
-    path: Path
-    seconds: float
-    period_seconds: float
-    period_text: str
-
-    def reference(self, seconds: float) -> str:
-        """The reference text of the whole periods that fit in the first ``seconds``."""
-        whole = int(seconds // self.period_seconds + 1e-9)
-        return " ".join([self.period_text] * whole)
-
-
-def period() -> tuple[np.ndarray, str]:
-    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)
-    clips = real_clips()
-    pcm = np.concatenate([part for _, clip, _ in clips for part in (clip, gap)])
-    return pcm, " ".join(text for _, _, text in clips)
-
-
-def build_recording(minutes: float) -> Recording:
-    """Whole repetitions of the real clips, about ``minutes`` long, as an MP3 cached in ``CACHE``."""
-    pcm, text = period()
-    period_seconds = len(pcm) / SAMPLE_RATE
-    count = max(1, round(minutes * 60 / period_seconds))
-    path = CACHE / f"speech-{count}x{len(pcm)}.mp3"
-    if not path.is_file():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part.mp3")
-        with av.open(str(partial), "w") as out:
-            stream = out.add_stream("libmp3lame", rate=SAMPLE_RATE, layout="mono")
-            stream.bit_rate = BITRATE
-            for _ in range(count):
-                frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16p", layout="mono")
-                frame.sample_rate = SAMPLE_RATE
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-            for packet in stream.encode(None):
-                out.mux(packet)
-        partial.replace(path)
-    return Recording(path, count * period_seconds, period_seconds, text)
-
-
-def container_seconds(path: Path) -> float | None:
-    """The duration the container declares, without decoding (what progress and ETA can use)."""
-    with av.open(str(path)) as container:
-        if container.duration is not None:
-            return float(container.duration / av.time_base)
-        stream = container.streams.audio[0]
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-    return None
-
-
 # -- one variant in its own process ---------------------------------------------------------------------
-
-
-class RssSampler(threading.Thread):
-    """Samples this process's resident memory every ``interval`` seconds."""
-
-    def __init__(self, interval: float = 0.1) -> None:
-        super().__init__(daemon=True)
-        self.interval = interval
-        self.samples: list[tuple[float, int]] = []
-        self.started_at = time.perf_counter()
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            self.samples.append((time.perf_counter() - self.started_at, status_kib("VmRSS")))
-
-
-def status_kib(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def child(args: argparse.Namespace) -> int:
@@ -154,37 +72,34 @@ def child(args: argparse.Namespace) -> int:
         path = catalog.resolve(args.model).path or args.model
         model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=args.cpu_threads)
     after_load = status_kib("VmRSS")
-    sampler = RssSampler()
-    sampler.start()
-    started = time.perf_counter()
-    if model is None:
-        run = engine.transcribe(args.audio, settings)
-        duration: float | None = run.duration
-        phrases, language = run.phrases, run.language
-    else:
-        options = decode_options(settings, multilingual=bool(model.model.is_multilingual))
-        if settings.batch_size > 0:  # the same decoding mode as the engine's, on the whole file
-            del options["condition_on_previous_text"]
-            segments, info = BatchedInferencePipeline(model=model).transcribe(
-                str(args.audio), batch_size=settings.batch_size, without_timestamps=False, **options
-            )
+    with RssSampler(interval=0.1) as sampler:
+        started = time.perf_counter()
+        if model is None:
+            run = engine.transcribe(args.audio, settings)
+            duration: float | None = run.duration
+            phrases, language = run.phrases, run.language
         else:
-            segments, info = model.transcribe(str(args.audio), **options)
-        phrases = (Phrase(s.start, s.end, s.text.strip()) for s in segments)
-        duration, language = info.duration, info.language
-    setup = time.perf_counter() - started
-    out: list[dict[str, Any]] = []
-    first = None
-    limit = args.limit_minutes * 60 if args.limit_minutes else None
-    for phrase in phrases:
-        if first is None:
-            first = time.perf_counter() - started
-        out.append({"start": phrase.start, "end": phrase.end, "text": phrase.text})
-        if limit is not None and phrase.end >= limit:
-            break
-    wall = time.perf_counter() - started
-    sampler.stopped.set()
-    sampler.join()
+            options = decode_options(settings, multilingual=bool(model.model.is_multilingual))
+            if settings.batch_size > 0:  # the same decoding mode as the engine's, on the whole file
+                del options["condition_on_previous_text"]
+                segments, info = BatchedInferencePipeline(model=model).transcribe(
+                    str(args.audio), batch_size=settings.batch_size, without_timestamps=False, **options
+                )
+            else:
+                segments, info = model.transcribe(str(args.audio), **options)
+            phrases = (Phrase(s.start, s.end, s.text.strip()) for s in segments)
+            duration, language = info.duration, info.language
+        setup = time.perf_counter() - started
+        out: list[dict[str, Any]] = []
+        first = None
+        limit = args.limit_minutes * 60 if args.limit_minutes else None
+        for phrase in phrases:
+            if first is None:
+                first = time.perf_counter() - started
+            out.append({"start": phrase.start, "end": phrase.end, "text": phrase.text})
+            if limit is not None and phrase.end >= limit:
+                break
+        wall = time.perf_counter() - started
     result = {
         "variant": args.child,
         "audio": str(args.audio),
@@ -238,18 +153,6 @@ def run_variant(
     return result
 
 
-def run_child(command: list[str], out: Path, label: str) -> dict[str, Any]:
-    """Run a measuring child process; its JSON result, with how busy the rest of the machine was."""
-    with ForeignLoad() as load:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not out.is_file():
-        raise SpeechError(f"{label} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    result["other_processes_cores"] = load.cores
-    result["disturbed"] = " DISTURBED" if load.disturbed else ""
-    return result
-
-
 def text_of(result: dict[str, Any], upto: float | None = None) -> str:
     return " ".join(p["text"] for p in result["phrases"] if upto is None or p["end"] <= upto)
 
@@ -268,7 +171,7 @@ def compare(whole: dict[str, Any], chunked: dict[str, Any], recording: Recording
     }
 
 
-def mib(kib: float) -> str:
+def mib_text(kib: float) -> str:
     return f"{kib / 1024:,.0f}"
 
 
@@ -278,7 +181,7 @@ def row(label: str, r: dict[str, Any]) -> str:
     first = r["first_phrase_seconds"]
     stop = " (stopped)" if r["stopped_early"] else ""
     return (
-        f"{label:<26}{done:>8.1f}{stop:<10}{mib(r['peak_rss_kib']):>10}{mib(r['rss_after_load_kib']):>11}"
+        f"{label:<26}{done:>8.1f}{stop:<10}{mib_text(r['peak_rss_kib']):>10}{mib_text(r['rss_after_load_kib']):>11}"
         f"{first if first is not None else float('nan'):>11.1f}{r['wall_seconds']:>9.1f}{speed:>8.2f}x"
         f"{r.get('other_processes_cores', 0.0):>8.2f}"
     )
@@ -362,9 +265,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     models_dir = work / "models"
-    if args.model in BUNDLED:
-        ModelCatalog(models_dir).prepare(args.model)
-    print(f"building recordings in {CACHE} (cached) ...", flush=True)
+    prepare_model(args.model, models_dir)
+    print(f"building recordings in {LONG_CACHE} (cached) ...", flush=True)
     long_rec = build_recording(args.minutes)
     short_rec = build_recording(args.compare_minutes)
     runs: list[tuple[str, dict[str, Any]]] = []
@@ -431,16 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="long-audio-bench-") as tmp:
             report = measure(args, Path(tmp))
-    except (SpeechError, ServiceError) as exc:
+    except (BenchError, ServiceError) as exc:  # SpeechError is a BenchError
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     print_report(report, args)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"\nfigures written to {args.json}")
+    save("long_audio", report, args.json)
     return 0
 
 

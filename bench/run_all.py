@@ -4,8 +4,9 @@ Runs ``e2e_overhead.py`` and ``service.py``, and ``decoding.py``, ``batch_sizes.
 when they exist.
 Each script prints its own tables as it goes; each is asked for ``--json`` (when it supports it) so that
 the summary can quote its verdicts. ``--quick`` is passed to a script that supports it; ``e2e_overhead.py``
-gets ``--runs 1 --minutes 1`` instead. A benchmark, not a test: the exit code is 0 unless a script
-failed to run (then 2).
+gets ``--runs 1 --minutes 1`` instead. Every script writes its own results to ``bench/results/``; the
+reports of all of them go to ``bench/results/run_all-<time>-<commit>.json`` too. A benchmark, not a test:
+the exit code is 0 unless a script failed to run (then 2).
 
     .venv/bin/python bench/run_all.py [--quick] [--only service,e2e_overhead] [--json OUT]
 """
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from machine_load import DISTURBED_CORES
+from kit.load import DISTURBED_CORES
+from kit.report import save
 
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = ("e2e_overhead", "service", "decoding", "batch_sizes", "long_audio")
@@ -155,10 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = [run_script(name, args.quick, Path(tmp)) for name in names]
     print_summary(outcomes)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
-    if args.json:
-        combined = {o.name: {"exit": o.code, "seconds": o.seconds, "report": o.report} for o in outcomes}
-        args.json.write_text(json.dumps(combined, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"reports written to {args.json}")
+    combined = {o.name: {"exit": o.code, "seconds": o.seconds, "report": o.report} for o in outcomes}
+    save("run_all", combined, args.json)
     failed = [o for o in outcomes if o.code not in (None, 0)]
     return 2 if failed else 0
 

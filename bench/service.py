@@ -2,8 +2,9 @@
 cold start, each printed as a table of figures and ratios against a baseline measured in the same run.
 
 Every row starts its own ``python -m transcriber serve`` (own data folder, the model from one warm
-cache, offline) on 127.0.0.1 and stops it with SIGTERM. A benchmark, not a test: it exits 0 whatever the
-figures, 2 if a row could not be measured.
+cache, offline) on 127.0.0.1 and stops it with SIGTERM; the rows are in ``kit/rows/``. The figures are
+also written to ``bench/results/service-<time>-<commit>.json``. A benchmark, not a test: it exits 0
+whatever the figures, 2 if a row could not be measured.
 
     .venv/bin/python bench/service.py [--only latency,upload,tasks,eta,cold] [--quick] [--json OUT]
 """
@@ -11,22 +12,20 @@ figures, 2 if a row could not be measured.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
 
 import httpx
-from e2e_overhead import BenchError, prepare_model
-from machine_load import ForeignLoad
-from service_rows import ROWS, Context, Options
-from servicekit import Row, print_row
 
+from kit.engine import prepare_model
+from kit.errors import BenchError
+from kit.load import ForeignLoad
+from kit.machine import load_average, machine_facts
+from kit.report import Row, print_row, save
+from kit.rows import ROWS, Context, Options
 from transcriber.errors import ServiceError
 
 QUICK = Options(seconds=10, latency_minutes=8, upload_mib=256, tasks=2000, requests=100, eta_runs=1)
@@ -85,20 +84,11 @@ def print_summary(rows: list[Row]) -> None:
         print(f"{row.key:<8} {row.verdict:<6} {'; '.join(judged) or row.error or 'information only'}")
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "loadavg": os.getloadavg(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     options = options_from(args)
     started = time.perf_counter()
-    print(f"service benchmark: rows {args.only}; {options}; load average {os.getloadavg()}", flush=True)
+    print(f"service benchmark: rows {args.only}; {options}; load average {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
         work = Path(tmp)
         models_dir = (args.models_dir or work / "models").resolve()
@@ -111,17 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         rows = [run_row(key, ctx) for key in args.only.split(",")]
     print_summary(rows)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
-    if args.json:
-        report = {
-            "suite": "service",
-            "model": args.model,
-            "options": asdict(options),
-            "machine": machine(),
-            "rows": [row.to_json() for row in rows],
-            "verdict": "ERROR" if any(r.error for r in rows) else "see rows",
-        }
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"figures written to {args.json}")
+    report = {
+        "suite": "service",
+        "model": args.model,
+        "options": asdict(options),
+        "machine": machine_facts(),
+        "rows": [row.to_json() for row in rows],
+        "verdict": "ERROR" if any(r.error for r in rows) else "see rows",
+    }
+    save("service", report, args.json)
     return 2 if any(row.error for row in rows) else 0
 
 

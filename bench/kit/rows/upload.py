@@ -8,46 +8,20 @@ from __future__ import annotations
 import io
 import os
 import statistics
-import struct
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-from e2e_overhead import BenchError
-from servicekit import Metric, Row, RssSampler, Server, at_most, mib
-
-from transcriber.pieces import SAMPLE_RATE
-
-if TYPE_CHECKING:
-    from service_rows import Context
+from ..audio import write_big_wav
+from ..errors import BenchError
+from ..memory import RssSampler, mib
+from ..report import Metric, Row, at_most
+from ..server import Server
+from .context import Context
 
 MiB = 1024**2
 RSS_TARGET_MIB = 64.0
-
-
-def wav_header(data_bytes: int) -> bytes:
-    """A 44-byte header of 16 kHz mono 16-bit PCM with ``data_bytes`` of samples."""
-    rate, channels, width = SAMPLE_RATE, 1, 2
-    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * width, channels * width, width * 8)
-    riff = b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE"
-    return riff + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", data_bytes)
-
-
-def write_big_wav(path: Path, total_bytes: int) -> float:
-    """A valid WAV of exactly ``total_bytes`` (half a second of a 440 Hz tone, half a second of silence,
-    repeated), written in 1 MB blocks; returns its duration in seconds."""
-    data_bytes = (total_bytes - 44) // 2 * 2
-    t = np.arange(SAMPLE_RATE // 2) / SAMPLE_RATE
-    second = np.concatenate([3000 * np.sin(2 * np.pi * 440 * t), np.zeros(SAMPLE_RATE // 2)])
-    block = np.tile(second.astype("<i2"), 32).tobytes()
-    with open(path, "wb") as out:
-        out.write(wav_header(data_bytes))
-        left = data_bytes
-        while left > 0:
-            left -= out.write(block[: min(left, len(block))])
-    return data_bytes / (2 * SAMPLE_RATE)
 
 
 def disk_copy(source: Path, target: Path) -> float:
@@ -97,7 +71,7 @@ def timed_upload(server: Server, path: Path, *, raw: bool) -> UploadRun:
         else:
             answer = server.client.post("/api/v1/upload", files={"file": (path.name, fh)}, timeout=1800)
         seconds = time.perf_counter() - started
-    record = server._ok(answer)
+    record = server.ok(answer)
     server.delete_upload(record["id"])
     if record["size"] != path.stat().st_size:
         raise BenchError(f"the server stored {record['size']} bytes of {path.stat().st_size}")
@@ -113,7 +87,8 @@ def upload_sequence(server: Server, big: Path) -> tuple[list[float], dict[str, l
     copies: list[float] = []
     runs: dict[str, list[UploadRun]] = {"raw": [], "multipart": []}
     for step in UPLOAD_ORDER:
-        os.sync()
+        if sys.platform != "win32":  # no page cache to write back there (the row needs Linux anyway)
+            os.sync()
         if step == "copy":
             copies.append(disk_copy(big, big.with_name("copy.wav")))
         else:
@@ -170,5 +145,5 @@ def upload_detail(kind: str, run: UploadRun, size: int) -> str:
         f"{kind:<9}: {run.mib_s(size):5.1f} MiB/s, {run.seconds:.1f} s = body sent in "
         f"{run.body_seconds:.1f} s + {tail:.1f} s after the last byte (fsync, probe, record); RSS "
         f"{mib(rss.before):.0f} -> peak {mib(rss.peak):.0f} -> {mib(rss.after):.0f} MiB "
-        f"({rss.samples} samples)"
+        f"({len(rss.samples)} samples)"
     )

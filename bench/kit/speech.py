@@ -1,24 +1,43 @@
-"""Speech with known text for the benchmarks: real recordings from ``tests/data/`` and speech that
-``espeak-ng`` reads from fixed paragraphs written for this purpose (so the reference is exact).
+"""Speech with a known text for the benchmarks: real recordings from ``tests/data/``, speech that
+``espeak-ng`` reads from fixed paragraphs written for this purpose (so the reference is exact), and long
+recordings made by repeating the real clips.
 
-Every set is written as a 16 kHz mono WAV into a work directory and passed to the engine as a path, as
-the service does. Used by ``decoding.py`` and ``long_audio.py``; not a benchmark by itself.
+Every set is written as a 16 kHz mono WAV (or, for the long recordings, an MP3) and passed to the engine
+as a path, as the service does.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import wave
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from transcriber.decoding import SAMPLE_RATE, pcm_blocks
+from transcriber.decoding import SAMPLE_RATE
 
-REPO = Path(__file__).resolve().parents[1]
-AUDIO_DIR = REPO / "tests" / "data"  # the repository's own recordings (tests/data/SOURCES.md)
+from .audio import decode_mono_16k, repeat_to_length, synthesise, write_mp3, write_wav
+from .errors import BenchError, SpeechError
+from .paths import AUDIO_DIR
+
+RECORDINGS = ("multilingual.mp3", "jfk.flac")  # what build_audio() concatenates
+GAP_SECONDS = 0.5  # silence between concatenated clips, so words of two clips never run together
+LONG_GAP_SECONDS = 1.0  # silence after each clip of a long recording
+LONG_CACHE = Path(tempfile.gettempdir()) / "transcriber-bench-long-audio"
+LONG_BIT_RATE = 32_000
+
+ESPEAK_TEXT = (
+    "This recording was produced by a speech synthesiser for a benchmark of a transcription service. "
+    "The service accepts an uploaded file, puts a task into a queue, and a separate worker process "
+    "turns the speech into text with a Whisper model. The question this benchmark answers is simple: "
+    "how much slower is the whole path through the web service than calling the engine directly? "
+    "Uploading, storing the file, writing progress to the database and polling for the result all "
+    "take some time, and that time should stay small next to the recognition itself. "
+    "Numbers such as twenty three, one hundred and five, and two thousand and twenty four are read "
+    "aloud as words. The weather was cold and clear, the train left the station at seven in the "
+    "morning, and the passengers read their newspapers in silence until the first stop."
+)
 
 JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "
@@ -93,41 +112,6 @@ class SpeechSet:
     origin: str
 
 
-class SpeechError(Exception):
-    """Audio or a synthesiser the benchmark needs is missing."""
-
-
-# -- audio ----------------------------------------------------------------------------------------------
-
-
-def decode_mono_16k(path: Path) -> np.ndarray:
-    """The whole file as 16 kHz mono int16 samples."""
-    blocks = list(pcm_blocks(path))
-    if not blocks:
-        raise SpeechError(f"no audio could be decoded from {path}")
-    return np.concatenate(blocks).astype(np.int16)
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(samples.astype("<i2").tobytes())
-    return path
-
-
-def synthesise(text: str, voice: str, target: Path, words_per_minute: int = 150) -> Path:
-    """Read ``text`` aloud with espeak-ng into ``target`` (a WAV at espeak's own rate)."""
-    if not shutil.which("espeak-ng"):
-        raise SpeechError("espeak-ng is not installed (apt-get install espeak-ng)")
-    command = ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(target), text]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not target.is_file():
-        raise SpeechError(f"espeak-ng failed: {done.stderr.strip() or done.returncode}")
-    return target
-
-
 # -- the sets -------------------------------------------------------------------------------------------
 
 
@@ -156,3 +140,58 @@ def build_sets(work: Path, *, russian: bool = True) -> list[SpeechSet]:
         path = write_wav(work / f"{name}.wav", pcm)
         sets.append(SpeechSet(name, path, text, language, len(pcm) / SAMPLE_RATE, f"espeak-ng -v {voice}"))
     return sets
+
+
+# -- about N minutes of speech (no reference text needed) -----------------------------------------------
+
+
+def build_audio(minutes: float, work: Path) -> tuple[Path, str]:
+    """A WAV of about ``minutes`` of speech: the shared recordings, or espeak-ng as a fallback."""
+    sources = [AUDIO_DIR / name for name in RECORDINGS]
+    if all(p.is_file() for p in sources):
+        origin = " + ".join(RECORDINGS) + f" from {AUDIO_DIR}"
+    elif shutil.which("espeak-ng"):
+        sources = [synthesise(ESPEAK_TEXT, "en-us", work / "espeak.wav", 155)]
+        origin = "English text synthesised by espeak-ng"
+    else:
+        raise BenchError(
+            f"no speech to benchmark: {AUDIO_DIR} (with {', '.join(RECORDINGS)}) is absent and "
+            "espeak-ng is not installed; pass a recording with --audio FILE"
+        )
+    samples = repeat_to_length([decode_mono_16k(p) for p in sources], minutes * 60, GAP_SECONDS)
+    return write_wav(work / f"speech-{minutes:g}min.wav", samples), origin
+
+
+# -- long recordings with a known text ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recording:
+    path: Path
+    seconds: float
+    period_seconds: float
+    period_text: str
+
+    def reference(self, seconds: float) -> str:
+        """The reference text of the whole periods that fit in the first ``seconds``."""
+        whole = int(seconds // self.period_seconds + 1e-9)
+        return " ".join([self.period_text] * whole)
+
+
+def period() -> tuple[np.ndarray, str]:
+    gap = np.zeros(int(LONG_GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)
+    clips = real_clips()
+    pcm = np.concatenate([part for _, clip, _ in clips for part in (clip, gap)])
+    return pcm, " ".join(text for _, _, text in clips)
+
+
+def build_recording(minutes: float) -> Recording:
+    """Whole repetitions of the real clips, about ``minutes`` long, as an MP3 cached in ``LONG_CACHE``."""
+    pcm, text = period()
+    period_seconds = len(pcm) / SAMPLE_RATE
+    count = max(1, round(minutes * 60 / period_seconds))
+    path = LONG_CACHE / f"speech-{count}x{len(pcm)}.mp3"
+    if not path.is_file():
+        LONG_CACHE.mkdir(parents=True, exist_ok=True)
+        write_mp3(path, pcm, repeat=count, bit_rate=LONG_BIT_RATE)
+    return Recording(path, count * period_seconds, period_seconds, text)
