@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,27 @@ class Harness:
         assert response.status_code == 200, response.text
         body: dict[str, object] = response.json()
         return body
+
+    def transcribe(self, path: Path) -> dict[str, Any]:
+        """Upload ``path``, create its task, run the worker until the queue is empty; the task's status."""
+        upload = self.upload(path)
+        task_id = self.client.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"]
+        assert self.drain() == 1
+        status: dict[str, Any] = self.client.get(f"/api/v1/status/{task_id}").json()
+        return status
+
+
+@contextmanager
+def real_harness(settings: Settings, models_dir: Path) -> Iterator[Harness]:
+    """A :class:`Harness` with the real engine on the bundled ``tiny.en`` (beam 1, the fastest)."""
+    from transcriber.engine import WhisperTranscriber
+    from transcriber.model_catalog import ModelCatalog
+
+    settings.worker = WorkerSettings(enabled=False)
+    app = create_app(settings, environ={"WHISPER_MODEL": "tiny.en", "WHISPER_BEAM": "1"})
+    with TestClient(app) as client:
+        engine = WhisperTranscriber(ModelCatalog(models_dir), cpu_threads=2)
+        yield Harness(client=client, services=app.state.services, engine=engine)
 
 
 @pytest.fixture

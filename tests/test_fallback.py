@@ -13,16 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.conftest import JFK_TEXT, Harness
-from transcriber.api import create_app
-from transcriber.config import Settings, WorkerSettings
+from tests.conftest import JFK_TEXT, Harness, real_harness
+from transcriber.config import Settings
 from transcriber.domain import TaskStatus
-from transcriber.engine import WhisperTranscriber
 from transcriber.errors import ModelUnavailable
 from transcriber.fallback import SettingsFallback
-from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 from transcriber.usability import cuda_device_count
 
@@ -113,19 +109,14 @@ def test_nothing_loads_raises_the_saved_settings_failure() -> None:
 
 @pytest.fixture
 def real(settings: Settings, models_dir: Path) -> Iterator[Harness]:
-    settings.worker = WorkerSettings(enabled=False)
-    app = create_app(settings, environ={"WHISPER_MODEL": "tiny.en", "WHISPER_BEAM": "1"})
-    with TestClient(app) as client:
-        engine = WhisperTranscriber(ModelCatalog(models_dir), cpu_threads=2)
-        yield Harness(client=client, services=app.state.services, engine=engine)
+    with real_harness(settings, models_dir) as harness:
+        yield harness
 
 
 def _transcribe(real: Harness, audio: Path) -> dict[str, Any]:
-    upload = real.upload(audio)
-    task_id = real.client.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"]
-    assert real.drain() == 1
-    status: dict[str, Any] = real.client.get(f"/api/v1/status/{task_id}").json()
-    task = real.services.store.get_task(task_id)
+    """The task's status, with the settings it ran with (which the API does not show)."""
+    status = real.transcribe(audio)
+    task = real.services.store.get_task(status["task_id"])
     assert task is not None
     status["effective"] = task.effective
     return status

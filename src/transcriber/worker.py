@@ -383,7 +383,7 @@ class Worker:
             self.fallback.forget_failures()
 
     def _load(self, settings: RecognitionSettings) -> None:
-        self._follow_generation()
+        """Load ``settings``' model; callers have followed the generation (``settings_in_force``)."""
         current = self.transcriber.loaded
         if current is None or current.name != settings.model:
             self._set_state("loading", model=settings.model)

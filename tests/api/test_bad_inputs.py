@@ -17,11 +17,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Harness, espeak
+from tests.conftest import Harness, espeak, real_harness
 from transcriber.api import create_app
-from transcriber.config import Settings, WorkerSettings
-from transcriber.engine import WhisperTranscriber
-from transcriber.model_catalog import ModelCatalog
+from transcriber.config import Settings
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int, channels: int = 1) -> Path:
@@ -188,21 +186,10 @@ def real(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("real") / "data",
         model_cache_dir=models_dir,
-        worker=WorkerSettings(enabled=False),
         allowed_hosts=["testserver"],  # the Host header Starlette's TestClient sends
     )
-    app = create_app(settings, environ={"WHISPER_MODEL": "tiny.en", "WHISPER_BEAM": "1"})
-    with TestClient(app) as client:
-        engine = WhisperTranscriber(ModelCatalog(models_dir), cpu_threads=2)
-        yield Harness(client=client, services=app.state.services, engine=engine)
-
-
-def transcribe(real: Harness, path: Path) -> dict[str, object]:
-    upload = real.upload(path)
-    task_id = real.client.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"]
-    assert real.drain() == 1
-    status: dict[str, object] = real.client.get(f"/api/v1/status/{task_id}").json()
-    return status
+    with real_harness(settings, models_dir) as harness:
+        yield harness
 
 
 @pytest.mark.slow
@@ -210,7 +197,7 @@ def transcribe(real: Harness, path: Path) -> dict[str, object]:
 def test_silence_and_tiny_clips_complete_without_phrases(
     real: Harness, corpus: dict[str, Path], name: str
 ) -> None:
-    status = transcribe(real, corpus[name])
+    status = real.transcribe(corpus[name])
     assert status["status"] == "COMPLETED", status
     assert status["results"] == {"phrases": []}
 
@@ -231,7 +218,7 @@ def test_telephone_and_stereo_audio_work(real: Harness, tmp_path: Path, variant:
         path = write_wav(tmp_path / "stereo.wav", stereo, rate, channels=2)
     else:
         path = write_wav(tmp_path / "phone.wav", samples, rate)
-    status = transcribe(real, path)
+    status = real.transcribe(path)
     assert status["status"] == "COMPLETED", status
     text = " ".join(p["text"] for p in status["results"]["phrases"]).lower()  # type: ignore[index]
     assert "tomorrow" in text or "invoice" in text, text

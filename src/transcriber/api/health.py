@@ -19,8 +19,8 @@ router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 READY_STATES = ("idle", "busy")
 
 
-def health_report(services: Services) -> dict[str, Any]:
-    counts = services.store.count_by_status()
+def worker_rows(services: Services) -> list[dict[str, Any]]:
+    """Each worker as /health shows it; one whose heartbeat is stale is ``unresponsive``."""
     stale = services.settings.worker.stale_after_seconds
     now = utcnow()
     workers = []
@@ -40,6 +40,12 @@ def health_report(services: Services) -> dict[str, Any]:
                 "heartbeat_age_seconds": round(age, 1),
             }
         )
+    return workers
+
+
+def health_report(services: Services) -> dict[str, Any]:
+    counts = services.store.count_by_status()
+    workers = worker_rows(services)
     ready = any(w["state"] in READY_STATES for w in workers)
     main = next((w for w in workers if w["state"] in READY_STATES), workers[0] if workers else None)
     return {

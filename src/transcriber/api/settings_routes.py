@@ -36,8 +36,7 @@ def get_settings(services: ServicesDep) -> dict[str, Any]:
 
 
 def _fallback(services: Services) -> dict[str, Any] | None:
-    workers = health.health_report(services)["workers"]
-    return health.settings_fallback(workers)
+    return health.settings_fallback(health.worker_rows(services))
 
 
 @router.post("/api/v1/settings")
