@@ -19,9 +19,9 @@ from transcriber.api.services import Services
 from transcriber.config import Settings, WorkerSettings
 from transcriber.decoding import DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
-from transcriber.engine import LoadedModel, TranscriptionRun
 from transcriber.errors import ModelUnavailable
 from transcriber.recognition import RecognitionSettings
+from transcriber.transcription import LoadedModel, TranscriptionRun
 from transcriber.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ from transcriber.decoding import SAMPLE_RATE, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.engine import (
     WhisperTranscriber,
-    _phrase,
     cuda_device_count,
+    piece_phrase,
     resolve_compute_type,
     unfinished_tail,
     unread_after,
@@ -185,10 +185,10 @@ def test_batched_pipeline_transcribes_with_phrase_timestamps(
 
 def test_phrases_are_kept_inside_their_piece() -> None:
     piece = AudioPiece(offset=100 * SAMPLE_RATE, samples=np.zeros(50 * SAMPLE_RATE, np.float32), cut="end")
-    assert _phrase(48.0, 55.9, " last words ", piece) == Phrase(148.0, 150.0, "last words")
-    assert _phrase(51.0, 52.0, "x", piece) == Phrase(150.0, 150.0, "x")
-    assert _phrase(-0.2, 1.0, "y", piece) == Phrase(100.0, 101.0, "y")
-    assert _phrase(5.0, 4.0, "z", piece) == Phrase(105.0, 105.0, "z")
+    assert piece_phrase(48.0, 55.9, " last words ", piece) == Phrase(148.0, 150.0, "last words")
+    assert piece_phrase(51.0, 52.0, "x", piece) == Phrase(150.0, 150.0, "x")
+    assert piece_phrase(-0.2, 1.0, "y", piece) == Phrase(100.0, 101.0, "y")
+    assert piece_phrase(5.0, 4.0, "z", piece) == Phrase(105.0, 105.0, "z")
 
 
 def test_unfinished_last_segment_of_a_batched_chunk_is_found() -> None:

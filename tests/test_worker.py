@@ -16,10 +16,11 @@ from tests.e2e.server import wait_for
 from tests.test_decoding import damaged
 from transcriber.decoding import DecodeLimits
 from transcriber.domain import Phrase, TaskStatus
-from transcriber.engine import TranscriptionRun, WhisperTranscriber
+from transcriber.engine import WhisperTranscriber
 from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 from transcriber.store import SqlTaskStore
+from transcriber.transcription import TranscriptionRun
 from transcriber.worker import ProgressClock, Worker
 
 

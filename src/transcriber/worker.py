@@ -34,12 +34,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from transcriber import recognition
 from transcriber.config import WorkerSettings
 from transcriber.domain import Phrase
-from transcriber.engine import Transcriber
 from transcriber.errors import ModelUnavailable, ServiceError
 from transcriber.fallback import EngineKey, SettingsFallback
 from transcriber.recognition import RecognitionSettings
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore, TaskRecord
+from transcriber.transcription import Transcriber
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,24 @@
+"""faster-whisper's ``transcribe()`` options from our recognition settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transcriber.recognition import RecognitionSettings
+
+
+def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict[str, Any]:
+    """faster-whisper's transcribe() options for ``settings`` (an English-only model is told so)."""
+    options: dict[str, Any] = {
+        "language": (settings.language or None) if multilingual else "en",
+        "task": settings.task if multilingual else "transcribe",
+        "beam_size": settings.beam_size,
+        "patience": settings.patience,
+        "length_penalty": settings.length_penalty,
+        "condition_on_previous_text": settings.condition_on_previous_text,
+        "initial_prompt": settings.initial_prompt or None,
+        "vad_filter": settings.vad_min_silence_ms > 0,
+    }
+    if settings.vad_min_silence_ms > 0:
+        options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}
+    return options

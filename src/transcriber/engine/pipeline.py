@@ -1,0 +1,158 @@
+"""faster-whisper's batched pipeline, patched to keep what it drops, behind a version guard.
+
+The patches override ``generate_segment_batched`` and ``forward`` and call private helpers of
+faster-whisper; they were verified on the versions in ``VERIFIED``. Another version could change
+transcripts silently, so importing this module on one fails loudly instead.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+from faster_whisper import BatchedInferencePipeline
+from faster_whisper.audio import pad_or_trim
+from faster_whisper.transcribe import get_compression_ratio
+
+VERIFIED = ((1, 2, 1), (1, 3, 0))
+"""faster-whisper versions the patches were checked on: from the first, up to (not including) the
+second. Keep pyproject.toml's pin the same."""
+
+MIN_UNREAD_SECONDS = 0.5  # audio left undecoded at a batched chunk's end that is decoded once more
+
+
+class EngineVersionMismatch(ImportError):
+    """The installed faster-whisper is not one the pipeline patches were verified on."""
+
+
+def check_version(installed: str) -> None:
+    """Raise :class:`EngineVersionMismatch` unless ``installed`` is inside ``VERIFIED``."""
+    parts = tuple(int(p) for p in installed.split("+")[0].split(".")[:3] if p.isdigit())
+    low, high = VERIFIED
+    if not low <= parts < high:
+        raise EngineVersionMismatch(
+            f"faster-whisper {installed} is installed, but the batched pipeline patches in "
+            f"{__name__} were verified on >={'.'.join(map(str, low))},<{'.'.join(map(str, high))}; "
+            "install the version from requirements.lock (pip install -r requirements.lock), or check "
+            "the patches against the new version and widen VERIFIED"
+        )
+
+
+check_version(version("faster-whisper"))
+
+
+class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
+    """faster-whisper's batched pipeline, keeping the words after a chunk's last timestamp pair.
+
+    In faster-whisper 1.2.1 each VAD chunk is decoded once, and the text after its last complete
+    ``<|t1|>...<|t2|>`` segment (an unfinished segment with no closing timestamp) is dropped: the
+    sequential decoder seeks back and decodes it again, the batched one never does. We append that
+    text as a last phrase that runs to the chunk's end.
+    """
+
+    _outputs: list[dict[str, Any]]
+
+    def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
+        encoder_output, outputs = super().generate_segment_batched(features, tokenizer, options)
+        self._outputs = outputs
+        return encoder_output, outputs
+
+    def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
+        segmented = super().forward(features, tokenizer, chunks_metadata, options)
+        outputs = self._outputs
+        unread: list[tuple[int, float]] = []  # (chunk in the batch, seconds into it not decoded)
+        for index, (chunk, output) in enumerate(zip(chunks_metadata, outputs, strict=True)):
+            position = unread_after(output["tokens"], tokenizer.timestamp_begin)
+            seconds = position * self.model.time_precision if position is not None else chunk["duration"]
+            if chunk["duration"] - seconds >= MIN_UNREAD_SECONDS:
+                unread.append((index, seconds))
+            tail = unfinished_tail(output["tokens"], tokenizer.timestamp_begin)
+            if tail is not None:
+                start = chunk["offset"] + tail[0] * self.model.time_precision
+                end = chunk["offset"] + chunk["duration"]
+                self._append(segmented[index], tokenizer, tail[1], output, start, end, chunk)
+        if unread:
+            self._decode_rest(features, tokenizer, chunks_metadata, options, unread, segmented)
+        return segmented
+
+    def _decode_rest(
+        self,
+        features: Any,
+        tokenizer: Any,
+        chunks_metadata: Any,
+        options: Any,
+        unread: list[tuple[int, float]],
+        segmented: list[list[dict[str, Any]]],
+    ) -> None:
+        """Decode once more, together, the ends of the chunks the model stopped early on (it closed a
+        segment and opened the next one, then ended: the sequential decoder would seek there)."""
+        rate = self.model.frames_per_second
+        rest = np.stack([pad_or_trim(features[i][:, round(sec * rate) :]) for i, sec in unread])
+        _, outputs = self.generate_segment_batched(rest, tokenizer, options)
+        for (index, seconds), output in zip(unread, outputs, strict=True):
+            chunk = chunks_metadata[index]
+            duration = chunk["duration"] - seconds
+            subsegments, _, _ = self.model._split_segments_by_timestamps(
+                tokenizer=tokenizer,
+                tokens=output["tokens"],
+                time_offset=chunk["offset"] + seconds,
+                segment_size=int(np.ceil(duration) * rate),
+                segment_duration=duration,
+                seek=0,
+            )
+            end = chunk["offset"] + chunk["duration"]
+            for sub in subsegments:
+                text_tokens = [t for t in sub["tokens"] if t < tokenizer.timestamp_begin]
+                self._append(
+                    segmented[index], tokenizer, text_tokens, output, sub["start"], end, chunk, sub["end"]
+                )
+
+    def _append(
+        self,
+        segments: list[dict[str, Any]],
+        tokenizer: Any,
+        tokens: list[int],
+        output: dict[str, Any],
+        start: float,
+        limit: float,
+        chunk: dict[str, Any],
+        end: float | None = None,
+    ) -> None:
+        text = tokenizer.decode(tokens)
+        if not text.strip():
+            return
+        end = limit if end is None else min(end, limit)
+        segments.append(
+            {
+                "text": text,
+                "avg_logprob": output["avg_logprob"],
+                "no_speech_prob": output["no_speech_prob"],
+                "tokens": tokens,
+                "start": min(start, limit),
+                "end": max(min(start, limit), end),
+                "compression_ratio": get_compression_ratio(text),
+                "seek": int(chunk["offset"] * self.model.frames_per_second),
+            }
+        )
+
+
+def unread_after(tokens: list[int], timestamp_begin: int) -> int | None:
+    """Where the model stopped reading a chunk, as a timestamp position, when its output ends by
+    closing a segment and opening another (``...<|t1|><|t2|>``); None otherwise."""
+    if len(tokens) >= 2 and tokens[-1] >= timestamp_begin and tokens[-2] >= timestamp_begin:
+        return tokens[-1] - timestamp_begin
+    return None
+
+
+def unfinished_tail(tokens: list[int], timestamp_begin: int) -> tuple[int, list[int]] | None:
+    """The text tokens faster-whisper's segment splitter drops, with the timestamp position they start
+    at: those after the last pair of consecutive timestamps, when the output does not end in one."""
+    pairs = [
+        i for i in range(1, len(tokens)) if tokens[i] >= timestamp_begin and tokens[i - 1] >= timestamp_begin
+    ]
+    if not pairs or tokens[-1] >= timestamp_begin:
+        return None  # no pair: kept as one segment; a timestamp at the end: the last segment is closed
+    last = pairs[-1]
+    text = [t for t in tokens[last:] if t < timestamp_begin]
+    return (tokens[last] - timestamp_begin, text) if text else None

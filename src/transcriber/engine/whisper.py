@@ -1,0 +1,190 @@
+"""The faster-whisper recogniser behind the :class:`~transcriber.transcription.Transcriber` protocol.
+
+It keeps one model loaded (``loading``: device ``auto`` is CUDA first, the processor if CUDA is missing
+or its first inference fails), decodes recordings a piece at a time (``pieces``: memory stays flat
+however long the audio), converts faster-whisper's segments into our ``Phrase`` objects and hands them
+out lazily, so the caller can report progress as ``phrase.end / duration``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from transcriber.decoding import DecodeLimits, DecodeReport, pcm_blocks
+from transcriber.domain import Phrase
+from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
+from transcriber.engine.options import decode_options
+from transcriber.engine.pipeline import TailKeepingPipeline
+from transcriber.errors import ModelUnavailable
+from transcriber.media import playing_time
+from transcriber.model_catalog import ModelCatalog
+from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, split_pieces
+from transcriber.recognition import RecognitionSettings
+from transcriber.transcription import LoadedModel, TranscriptionRun
+from transcriber.usability import resolve_compute_type
+
+log = logging.getLogger(__name__)
+
+_CUT_VAD_MS = 300  # the silence that counts when cutting pieces if VAD is off for decoding
+
+
+class WhisperTranscriber:
+    """faster-whisper behind the :class:`Transcriber` protocol; keeps one model loaded."""
+
+    def __init__(
+        self,
+        catalog: ModelCatalog,
+        *,
+        cpu_threads: int = 0,
+        trusted_paths: bool = True,
+        piece_seconds: float = PIECE_SECONDS,
+        limits: DecodeLimits | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.limits = limits or DecodeLimits()
+        self.cpu_threads = cpu_threads or usable_cpus()
+        self.trusted_paths = trusted_paths
+        self.piece_seconds = piece_seconds
+        self._model: WhisperModel | None = None
+        self._batched: BatchedInferencePipeline | None = None
+        self._loaded: LoadedModel | None = None
+        self._key: tuple[str, str, str] | None = None
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    def unload(self) -> None:
+        self._model = None
+        self._batched = None
+        self._loaded = None
+        self._key = None
+
+    def load(self, settings: RecognitionSettings) -> LoadedModel:
+        """Load the model ``settings`` ask for, unless it is already loaded."""
+        if self._key == settings.engine_key() and self._loaded is not None:
+            return self._loaded
+        self.unload()
+        source = self.catalog.resolve(settings.model, trusted=self.trusted_paths)
+        model_ref = str(source.path) if source.path is not None else settings.model
+        devices = devices_to_try(settings.device)
+        errors: list[str] = []
+        for device in devices:
+            compute_type = resolve_compute_type(settings.compute_type, device)
+            try:
+                model = create_model(
+                    model_ref,
+                    download=source.path is None,
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=self.cpu_threads,
+                    catalog=self.catalog,
+                )
+                if device == "cuda" and settings.device == "auto":
+                    smoke_test(model)
+            except ModelUnavailable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - CTranslate2 raises plain RuntimeError/ValueError
+                errors.append(f"{device}: {exc}")
+                log.warning("cannot use %s for model %s: %s", device, settings.model, exc)
+                continue
+            self._model = model
+            self._loaded = LoadedModel(
+                name=settings.model,
+                path=model_ref,
+                device=device,
+                compute_type=compute_type,
+                multilingual=bool(model.model.is_multilingual),
+            )
+            self._key = settings.engine_key()
+            log.info("loaded model %s on %s (%s)", settings.model, device, compute_type)
+            return self._loaded
+        hint = ""
+        if settings.device == "cuda":
+            hint = (
+                " CUDA needs an NVIDIA driver, CUDA 12 and cuDNN 9 libraries on the PATH; set "
+                "WHISPER_DEVICE=cpu (or auto) to run on the processor."
+            )
+        raise ModelUnavailable(f"cannot load model {settings.model!r}: {'; '.join(errors)}.{hint}")
+
+    def transcribe(
+        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+    ) -> TranscriptionRun:
+        """Start transcribing ``audio``: the language is detected on the first piece and kept for the
+        others; each piece is decoded only when the caller has taken the previous one's phrases.
+        ``duration`` (known from the upload's probe) spares measuring the file again."""
+        loaded = self.load(settings)
+        options = decode_options(settings, multilingual=loaded.multilingual)
+        spans = _speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
+        report = DecodeReport()
+        blocks = pcm_blocks(audio, report=report, limits=self.limits)
+        pieces = split_pieces(
+            blocks, spans, piece_seconds=self.piece_seconds, search_seconds=self.piece_seconds / 20
+        )
+        first = next(pieces, None)
+        if first is None:  # nothing decodable: no phrases
+            return TranscriptionRun(options["language"], None, 0.0, iter(()), report.lost_seconds)
+        segments, info = self._decode(first.samples, options, settings)
+        options["language"] = info.language
+        run = TranscriptionRun(
+            language=info.language,
+            language_probability=info.language_probability,
+            duration=max(duration or playing_time(audio) or 0.0, first.end_seconds),
+            phrases=iter(()),
+            undecoded_seconds=report.lost_seconds,
+        )
+
+        def phrases() -> Iterator[Phrase]:
+            piece: AudioPiece | None = first
+            current: Iterable[Any] = segments
+            while piece is not None:
+                for segment in current:
+                    yield piece_phrase(segment.start, segment.end, segment.text, piece)
+                run.duration = piece.end_seconds
+                piece = next(pieces, None)
+                run.undecoded_seconds = report.lost_seconds
+                if piece is not None:
+                    current = self._decode(piece.samples, options, settings)[0]
+
+        run.phrases = phrases()
+        return run
+
+    def _decode(
+        self, samples: np.ndarray, options: dict[str, Any], settings: RecognitionSettings
+    ) -> tuple[Iterable[Any], Any]:
+        """faster-whisper's (segments, info) for one piece."""
+        assert self._model is not None
+        if settings.batch_size > 0 and settings.vad_min_silence_ms > 0:
+            # The batched pipeline cuts the audio at VAD boundaries and decodes the chunks together.
+            # Timestamps inside each chunk keep phrases short, as in sequential decoding.
+            if self._batched is None:
+                self._batched = TailKeepingPipeline(model=self._model)
+            batched = {k: v for k, v in options.items() if k != "condition_on_previous_text"}
+            return self._batched.transcribe(  # type: ignore[no-any-return]
+                samples, batch_size=settings.batch_size, without_timestamps=False, **batched
+            )
+        return self._model.transcribe(samples, **options)  # type: ignore[no-any-return]
+
+
+def _speech_spans(min_silence_ms: int) -> SpeechSpans:
+    options = VadOptions(min_silence_duration_ms=max(min_silence_ms, 100), speech_pad_ms=0)
+
+    def spans(samples: np.ndarray) -> list[tuple[int, int]]:
+        return [(s["start"], s["end"]) for s in get_speech_timestamps(samples, options)]
+
+    return spans
+
+
+def piece_phrase(start: float, end: float, text: str, piece: AudioPiece) -> Phrase:
+    """Our phrase from a piece's segment, in the recording's time and inside the piece: Whisper's last
+    window can end past the audio."""
+    low, high = piece.start_seconds, piece.end_seconds
+    start = min(max(low, low + float(start)), high)
+    return Phrase(start=start, end=min(max(start, low + float(end)), high), text=text.strip())
