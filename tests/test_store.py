@@ -20,7 +20,7 @@ from sqlalchemy import Engine, inspect, select, text, update
 from transcriber import schema as t
 from transcriber.clock import utcnow
 from transcriber.db import MIGRATIONS_DIR, create_db_engine, migrate
-from transcriber.domain import Phrase, TaskStatus
+from transcriber.domain import Phrase, TaskStatus, WorkerState
 from transcriber.errors import Conflict, NotFound
 from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord
 
@@ -645,13 +645,13 @@ def test_settings_save_get_delete_and_model_generation(store: SqlTaskStore) -> N
 
 def test_worker_records(store: SqlTaskStore) -> None:
     store.register_worker("w1", pid=123, host="box")
-    store.update_worker("w1", state="ready", model="base", device="cpu", compute_type="int8")
+    store.update_worker("w1", state=WorkerState.IDLE, model="base", device="cpu", compute_type="int8")
     [worker] = store.list_workers()
     assert (worker.id, worker.pid, worker.host, worker.state, worker.model) == (
         "w1",
         123,
         "box",
-        "ready",
+        "idle",
         "base",
     )
     store.register_worker("w1", pid=456, host="box")  # a restart replaces the record

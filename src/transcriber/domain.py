@@ -1,4 +1,4 @@
-"""The domain vocabulary: task states, phrases and transcripts.
+"""The domain vocabulary: task and worker states, phrases and transcripts.
 
 Imports neither FastAPI nor faster-whisper; every other module may import this one.
 """
@@ -24,6 +24,26 @@ class TaskStatus(StrEnum):
 
 
 FINISHED_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+
+class WorkerState(StrEnum):
+    """The closed set of worker states: what a worker records about itself, plus ``UNRESPONSIVE``,
+    which only health reports derive (a worker whose heartbeat is older than the stale timeout).
+    The UI has a label for each (``worker.<state>`` in static/i18n.js)."""
+
+    STARTING = "starting"
+    LOADING = "loading"
+    IDLE = "idle"
+    BUSY = "busy"
+    ERROR = "error"
+    STOPPED = "stopped"
+    UNRESPONSIVE = "unresponsive"
+
+
+TAKES_TASKS = frozenset({WorkerState.IDLE, WorkerState.BUSY, WorkerState.LOADING})
+"""Workers that count for the queue's estimates: they take tasks now or will once a model is loaded."""
+READY = frozenset({WorkerState.IDLE, WorkerState.BUSY})
+"""Workers with a model loaded: the service is ready while one is."""
 
 
 @dataclass(frozen=True, slots=True)

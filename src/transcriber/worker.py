@@ -27,18 +27,19 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from transcriber import recognition
 from transcriber.config import WorkerSettings
-from transcriber.domain import Phrase
+from transcriber.domain import Phrase, WorkerState
 from transcriber.errors import ModelUnavailable, ServiceError
 from transcriber.fallback import EngineKey, SettingsFallback
 from transcriber.recognition import RecognitionSettings
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore, TaskRecord
+from transcriber.store.workers import WorkerFields
 from transcriber.transcription import Transcriber
 
 log = logging.getLogger(__name__)
@@ -165,10 +166,10 @@ class Worker:
             settings = self.global_settings()
             self._preloaded_for = (self.store.model_generation(), settings.engine_key())
             self.settings_in_force()
-            self._set_state("idle")
+            self._set_state(WorkerState.IDLE)
         except (ServiceError, ValueError) as exc:
             detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
-            self._set_state("error", error=detail)
+            self._set_state(WorkerState.ERROR, error=detail)
 
     def follow_settings(self) -> None:
         """While idle: load the model again after a settings change or a reset, so the next task
@@ -208,7 +209,7 @@ class Worker:
     def _stop(self) -> None:
         self._give_back_orphan()
         self.store.requeue_abandoned(worker_id=self.id)
-        self._set_state("stopped")
+        self._set_state(WorkerState.STOPPED)
 
     def _until_database_answers(self, step: Callable[[], None], *, attempts: int | None = None) -> None:
         """Run ``step`` once the database answers (at most ``attempts`` tries; None: until stopped)."""
@@ -264,7 +265,7 @@ class Worker:
         finally:
             self._wait_for_decoder()
         if self.transcriber.loaded is not None:
-            self._set_state("idle", current_task_id=None)
+            self._set_state(WorkerState.IDLE, current_task_id=None)
         return True
 
     def _run_claimed(self, task: TaskRecord) -> None:
@@ -282,7 +283,7 @@ class Worker:
             try:
                 self.settings_in_force()  # ready again for the next task, if the global settings load
             except ServiceError:
-                self._set_state("error", error=exc.detail)
+                self._set_state(WorkerState.ERROR, error=exc.detail)
         except ServiceError as exc:
             self.store.fail_task(task.id, self.id, exc.detail)
         except Exception as exc:
@@ -300,7 +301,7 @@ class Worker:
         if not audio.is_file():
             raise ServiceError(f"the uploaded file {upload.original_name!r} is missing from storage")
         self._load(settings)
-        self._set_state("busy", current_task_id=task.id)
+        self._set_state(WorkerState.BUSY, current_task_id=task.id)
         cancelled = threading.Event()
         beat = _Heartbeat(self, task.id, cancelled)
         beat.start()
@@ -386,17 +387,17 @@ class Worker:
         """Load ``settings``' model; callers have followed the generation (``settings_in_force``)."""
         current = self.transcriber.loaded
         if current is None or current.name != settings.model:
-            self._set_state("loading", model=settings.model)
+            self._set_state(WorkerState.LOADING, model=settings.model)
         loaded = self.transcriber.load(settings)
         self._set_state(
-            "idle",
+            WorkerState.IDLE,
             model=loaded.name,
             device=loaded.device,
             compute_type=loaded.compute_type,
             error=self.fallback.note,  # on a ready worker: why the saved settings are not in force
         )
 
-    def _set_state(self, state: str, **fields: Any) -> None:
+    def _set_state(self, state: WorkerState, **fields: Unpack[WorkerFields]) -> None:
         self.store.update_worker(self.id, state=state, **fields)
 
     def _requeue_stale(self) -> None:

@@ -124,3 +124,13 @@ def test_event_stream_sends_a_changed_list_again(harness: Harness, tone_wav: Pat
         assert task["task_id"] == created["task_id"]
         harness.drain()
         assert json.loads(next(stream)[1])["tasks"] == []
+
+
+def test_every_worker_state_has_a_label_in_both_languages() -> None:
+    from transcriber.domain import WorkerState
+
+    source = (Path(__file__).parents[2] / "src/transcriber/static/i18n.js").read_text(encoding="utf-8")
+    for state in WorkerState:
+        labels = re.findall(rf'"worker\.{state.value}": "([^"]+)"', source)
+        assert len(labels) == 2, f"worker.{state.value} in RU and EN: {labels}"
+        assert labels[0] != labels[1], f"worker.{state.value} is not translated: {labels}"

@@ -12,11 +12,9 @@ from transcriber.api.responses import UTF8JSONResponse
 from transcriber.api.schemas import ERROR_RESPONSES
 from transcriber.api.services import Services
 from transcriber.clock import utcnow
-from transcriber.domain import TaskStatus
+from transcriber.domain import READY, TaskStatus, WorkerState
 
 router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
-
-READY_STATES = ("idle", "busy")
 
 
 def worker_rows(services: Services) -> list[dict[str, Any]]:
@@ -31,7 +29,7 @@ def worker_rows(services: Services) -> list[dict[str, Any]]:
                 "id": w.id,
                 "pid": w.pid,
                 "host": w.host,
-                "state": w.state if age <= stale else "unresponsive",
+                "state": w.state if age <= stale else WorkerState.UNRESPONSIVE,
                 "model": w.model,
                 "device": w.device,
                 "compute_type": w.compute_type,
@@ -46,8 +44,8 @@ def worker_rows(services: Services) -> list[dict[str, Any]]:
 def health_report(services: Services) -> dict[str, Any]:
     counts = services.store.count_by_status()
     workers = worker_rows(services)
-    ready = any(w["state"] in READY_STATES for w in workers)
-    main = next((w for w in workers if w["state"] in READY_STATES), workers[0] if workers else None)
+    ready = any(w["state"] in READY for w in workers)
+    main = next((w for w in workers if w["state"] in READY), workers[0] if workers else None)
     return {
         "status": "ok",
         "ready": ready,
@@ -70,7 +68,7 @@ def settings_fallback(workers: list[dict[str, Any]]) -> dict[str, Any] | None:
     compute type tasks run with instead; ``worker``: the worker that says so. (A ready worker keeps
     this reason in its ``error``; see ``fallback``.)"""
     for w in workers:
-        if w["state"] in READY_STATES and w["error"]:
+        if w["state"] in READY and w["error"]:
             in_force = {"model": w["model"], "device": w["device"], "compute_type": w["compute_type"]}
             return {"reason": w["error"], "in_force": in_force, "worker": w["id"]}
     return None

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, func, insert, select
 
 from transcriber import schema as t
 from transcriber.clock import utcnow
-from transcriber.domain import Phrase, TaskStatus
+from transcriber.domain import TAKES_TASKS, Phrase, TaskStatus
 from transcriber.store.base import PENDING, WITH_UPLOAD, StoreBase
 from transcriber.store.records import QueueLoad, TaskRecord, task_record
 
@@ -109,7 +109,7 @@ class TaskQueries(StoreBase):
         audio = sum(d for d, _s, _f in recent)
         wall = sum((f - s).total_seconds() for _d, s, f in recent if f is not None and s is not None)
         fresh = utcnow() - stale_after
-        workers = sum(1 for beat, state in beats if beat >= fresh and state in ("idle", "busy", "loading"))
+        workers = sum(1 for beat, state in beats if beat >= fresh and state in TAKES_TASKS)
         return QueueLoad(
             speed=audio / wall if audio > 0 and wall > 0 else None,
             running_audio_left=sum((d or 0.0) * (1.0 - (p or 0.0)) for d, p in running),

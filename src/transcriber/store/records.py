@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from transcriber.domain import TaskStatus
+from transcriber.domain import TaskStatus, WorkerState
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class WorkerRecord:
     id: str
     pid: int | None
     host: str | None
-    state: str
+    state: WorkerState
     model: str | None
     device: str | None
     compute_type: str | None
@@ -94,4 +94,6 @@ def task_record(row: RowMapping, queue: tuple[int, float] | None = None) -> Task
 
 
 def worker_record(row: RowMapping) -> WorkerRecord:
-    return WorkerRecord(**{f: row[f] for f in WorkerRecord.__dataclass_fields__})
+    values = {f: row[f] for f in WorkerRecord.__dataclass_fields__}
+    values["state"] = WorkerState(row["state"])
+    return WorkerRecord(**values)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict, Unpack
 
 from sqlalchemy import delete, insert, select, update
 
 from transcriber import schema as t
 from transcriber.clock import utcnow
+from transcriber.domain import WorkerState
 from transcriber.store.base import StoreBase
 from transcriber.store.records import WorkerRecord, worker_record
+
+
+class WorkerFields(TypedDict, total=False):
+    """What a worker may change about its record besides its state."""
+
+    model: str | None
+    device: str | None
+    compute_type: str | None
+    error: str | None
+    current_task_id: str | None
 
 
 class WorkerStore(StoreBase):
@@ -19,14 +30,25 @@ class WorkerStore(StoreBase):
             conn.execute(delete(t.workers).where(t.workers.c.id == worker_id))
             conn.execute(
                 insert(t.workers).values(
-                    id=worker_id, pid=pid, host=host, state="starting", started_at=now, heartbeat_at=now
+                    id=worker_id,
+                    pid=pid,
+                    host=host,
+                    state=WorkerState.STARTING,
+                    started_at=now,
+                    heartbeat_at=now,
                 )
             )
 
-    def update_worker(self, worker_id: str, **fields: Any) -> None:
-        fields["heartbeat_at"] = utcnow()
+    def update_worker(
+        self, worker_id: str, *, state: WorkerState | None = None, **fields: Unpack[WorkerFields]
+    ) -> None:
+        """Change the worker's record; every update renews its heartbeat, one with nothing else only
+        that."""
+        values: dict[str, object] = {**fields, "heartbeat_at": utcnow()}
+        if state is not None:
+            values["state"] = state
         with self._write() as conn:
-            conn.execute(update(t.workers).where(t.workers.c.id == worker_id).values(**fields))
+            conn.execute(update(t.workers).where(t.workers.c.id == worker_id).values(**values))
 
     def remove_worker(self, worker_id: str) -> None:
         with self._write() as conn:
