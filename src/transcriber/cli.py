@@ -99,8 +99,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from transcriber.model_catalog import ModelCatalog
     from transcriber.storage import UploadStorage
     from transcriber.store import SqlTaskStore
-    from transcriber.supervisor import pid_alive
     from transcriber.worker import Worker
+    from transcriber.worker.supervisor import pid_alive
 
     settings = _settings(args)
     _setup_logging(settings.log_level)

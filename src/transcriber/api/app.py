@@ -28,7 +28,7 @@ from transcriber.model_catalog import ModelCatalog
 from transcriber.session_store import SqlSessionStore
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
-from transcriber.supervisor import WorkerSupervisor
+from transcriber.worker.supervisor import WorkerSupervisor
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from transcriber.recognition import RecognitionSettings
 from transcriber.session_store import SqlSessionStore
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
-from transcriber.supervisor import WorkerSupervisor
+from transcriber.worker.supervisor import WorkerSupervisor
 
 
 @dataclass

@@ -6,12 +6,7 @@ with settings that load and says so in its state (``fallback``); only a task's o
 or no model loading at all, fails a task. ``drain()`` processes the queue until it is empty, so
 tests never sleep.
 
-The engine's phrases are read in a thread of their own (``_PhraseReader``), for two reasons. The
-worker takes the phrases of one decoding window together: faster-whisper yields them in a burst once
-the window is decoded, and the last one tells how far decoding has got (the first one lags by most of a
-window, which made the ETA about 30 % too long). And the worker notices a cancel or a shutdown while a
-long stretch decodes without a phrase; the decoding step under way cannot be interrupted, so the worker
-still waits for it to end before the model is used again.
+The engine's phrases are read in a thread of their own (``phrases.PhraseReader``).
 """
 
 from __future__ import annotations
@@ -19,17 +14,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Unpack
-
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from transcriber import recognition
 from transcriber.config import WorkerSettings
@@ -41,71 +32,19 @@ from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore, TaskRecord
 from transcriber.store.workers import WorkerFields
 from transcriber.transcription import Transcriber
+from transcriber.worker.heartbeat import TaskHeartbeat
+from transcriber.worker.outage import DATABASE_ERRORS, DatabaseOutage, one_line
+from transcriber.worker.phrases import PhraseReader
+from transcriber.worker.progress import ProgressClock
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
 """How often a running task looks at cancellation and shutdown while no phrase comes."""
 
-BURST_SECONDS = 0.02
-"""How long to wait after a phrase for the rest of its burst (they come microseconds apart)."""
-
-DATABASE_ERRORS = (OperationalError, InterfaceError, DBAPIError)
-"""What a database that is restarting, unreachable or locked raises: the worker waits these out."""
-
-OUTAGE_BACKOFF = (0.5, 10.0)
-"""The first and the longest pause between attempts while the database cannot be reached."""
-
-
-class DatabaseOutage:
-    """Backoff and logging while the database is unreachable: one line when it starts, one at the end."""
-
-    def __init__(self) -> None:
-        self.since: float | None = None
-        self.pause = OUTAGE_BACKOFF[0]
-
-    def failed(self, exc: Exception) -> float:
-        """Record a failed attempt; returns how long to wait before the next one."""
-        if self.since is None:
-            self.since = time.monotonic()
-            log.warning("database unavailable, pausing until it is back: %s", _one_line(exc))
-        pause, self.pause = self.pause, min(self.pause * 2, OUTAGE_BACKOFF[1])
-        return pause
-
-    def recovered(self) -> None:
-        if self.since is not None:
-            log.warning("database available again after %.1f s; carrying on", time.monotonic() - self.since)
-        self.since = None
-        self.pause = OUTAGE_BACKOFF[0]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-@dataclass
-class ProgressClock:
-    """Progress as decoded audio over total audio, and an ETA from the running task's own speed."""
-
-    duration: float
-    started: float = field(default_factory=time.monotonic)
-
-    def progress(self, position: float) -> float:
-        if self.duration <= 0:
-            return 0.0
-        return max(0.0, min(1.0, position / self.duration))
-
-    def eta(self, position: float) -> float | None:
-        elapsed = time.monotonic() - self.started
-        if position <= 0 or elapsed <= 0 or self.duration <= 0:
-            return None
-        speed = position / elapsed  # audio seconds per wall second
-        return max(0.0, round((self.duration - position) / speed, 1))
 
 
 class TaskCancelled(Exception):
@@ -141,7 +80,7 @@ class Worker:
         self._last_stale_check = 0.0
         self._preloaded_for: tuple[int, EngineKey] | None = None
         self.fallback = SettingsFallback(baseline=base_settings)
-        self._reader: _PhraseReader | None = None  # the last task's decoder, until run_once waited for it
+        self._reader: PhraseReader | None = None  # the last task's decoder, until run_once waited for it
         self._orphan: str | None = None  # a task whose outcome could not be written: given back later
         self.outage = DatabaseOutage()
 
@@ -220,7 +159,7 @@ class Worker:
             except DATABASE_ERRORS as exc:
                 tried += 1
                 if (attempts is not None and tried >= attempts) or (attempts is None and self.should_stop()):
-                    log.warning("giving up on the database: %s", _one_line(exc))
+                    log.warning("giving up on the database: %s", one_line(exc))
                     return
                 self._sleep(self.outage.failed(exc))
                 continue
@@ -303,7 +242,13 @@ class Worker:
         self._load(settings)
         self._set_state(WorkerState.BUSY, current_task_id=task.id)
         cancelled = threading.Event()
-        beat = _Heartbeat(self, task.id, cancelled)
+        beat = TaskHeartbeat(
+            store=self.store,
+            worker_id=self.id,
+            task_id=task.id,
+            interval=self.settings.heartbeat_seconds,
+            cancelled=cancelled,
+        )
         beat.start()
         try:
             self._transcribe(task, settings, audio, cancelled)
@@ -329,7 +274,7 @@ class Worker:
             language=run.language, duration=run.duration, effective=effective,
         ):  # fmt: skip
             raise TaskCancelled
-        reader = self._reader = _PhraseReader(run.phrases)
+        reader = self._reader = PhraseReader(run.phrases)
         try:
             while (burst := reader.next_burst(timeout=POLL_SECONDS)) is not None:
                 if cancelled.is_set():
@@ -412,92 +357,3 @@ class Worker:
 
 def _task_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in recognition.TASK_OPTION_FIELDS}
-
-
-class _PhraseReader:
-    """Pulls a run's phrases in a thread of its own and hands them to the worker thread in bursts."""
-
-    def __init__(self, phrases: Iterator[Phrase]) -> None:
-        self._phrases = phrases
-        # Phrase, the decoder's exception, or None at the end; never bounded, so the decoder never waits.
-        self._queue: queue.Queue[Phrase | BaseException | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._ended = False
-        self._thread = threading.Thread(target=self._run, name="decoder", daemon=True)
-        self._thread.start()
-
-    def next_burst(self, timeout: float) -> list[Phrase] | None:
-        """The phrases decoded since the last call ([] if none came within ``timeout``), or None once
-        all have been read; raises what the decoder raised."""
-        if self._ended:
-            return None
-        try:
-            items = [self._queue.get(timeout=timeout)]
-        except queue.Empty:
-            return []
-        if isinstance(items[0], Phrase):
-            time.sleep(BURST_SECONDS)
-            while not self._queue.empty():  # this thread is the only reader
-                items.append(self._queue.get_nowait())
-        burst: list[Phrase] = []
-        for item in items:
-            if isinstance(item, BaseException):
-                raise item
-            if item is None:
-                self._ended = True
-                return burst or None
-            burst.append(item)
-        return burst
-
-    def stop(self) -> None:
-        """Stop at the next phrase: a decoding step under way cannot be interrupted."""
-        self._stop.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the decoder to end; True once it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _run(self) -> None:
-        try:
-            for phrase in self._phrases:
-                self._queue.put(phrase)
-                if self._stop.is_set():
-                    break
-            close = getattr(self._phrases, "close", None)
-            if close is not None:
-                close()  # a generator stopped early lets go of the model now, not when collected
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the worker thread, which fails the task
-            self._queue.put(exc)
-        finally:
-            self._queue.put(None)
-
-
-class _Heartbeat:
-    """Keeps a running task's heartbeat fresh while a long segment decodes; notices cancellation."""
-
-    def __init__(self, worker: Worker, task_id: str, cancelled: threading.Event) -> None:
-        self._worker = worker
-        self._task_id = task_id
-        self._cancelled = cancelled
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        interval = self._worker.settings.heartbeat_seconds
-        while not self._stop.wait(interval):
-            try:
-                if not self._worker.store.heartbeat_task(self._task_id, self._worker.id):
-                    self._cancelled.set()
-                self._worker.store.update_worker(self._worker.id)
-            except DATABASE_ERRORS as exc:
-                log.warning("heartbeat not saved: %s", _one_line(exc))
-            except Exception:
-                log.exception("heartbeat failed")

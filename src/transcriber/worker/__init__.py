@@ -1,0 +1,12 @@
+"""The worker: takes tasks from the store, transcribes them, reports progress.
+
+``loop`` is the worker itself, ``phrases`` reads the engine's phrases in a thread of their own,
+``heartbeat`` keeps a running task's heartbeat fresh, ``progress`` computes progress and ETA,
+``outage`` waits out a database that cannot be reached, and ``supervisor`` runs the worker as a child
+process of ``transcriber serve``.
+"""
+
+from transcriber.worker.loop import Worker, new_worker_id
+from transcriber.worker.progress import ProgressClock
+
+__all__ = ["ProgressClock", "Worker", "new_worker_id"]
