@@ -66,7 +66,8 @@ def settings(tmp_path: Path, models_dir: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         model_cache_dir=models_dir,
-        worker=WorkerSettings(enabled=False, heartbeat_seconds=0.2, poll_seconds=0.05),
+        # The fake engines have no speed to measure; real_harness and the e2e servers calibrate.
+        worker=WorkerSettings(enabled=False, heartbeat_seconds=0.2, poll_seconds=0.05, calibrate=False),
         allowed_hosts=["testserver"],  # the Host header Starlette's TestClient sends
     )
 

@@ -306,3 +306,29 @@ def test_audio_without_decodable_samples_gives_no_phrases(engine: WhisperTranscr
         wav.setframerate(SAMPLE_RATE)
     run = engine.transcribe(empty, RecognitionSettings(model="tiny.en"))
     assert (run.duration, list(run.phrases)) == (0.0, [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch_size", [0, 4])
+def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
+    catalog: ModelCatalog, speech_file: Path, tmp_path: Path, batch_size: int
+) -> None:
+    """Each phrase handed out starts before the engine's real checkpoint (Whisper may end one a little
+    past the speech VAD found); the step under way never ends
+    before it; both end at the recording's end, across pieces. Batched: the first batch is one chunk,
+    so the first checkpoint comes after one chunk, not after ``batch_size`` of them."""
+    audio, period = repeated_speech(speech_file, tmp_path / "six.wav", times=6)
+    piece = piece_ending_in_second_gap(period) * 2
+    engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece)
+    run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size))
+    seen: list[tuple[float, float, float]] = []
+    for phrase in run.phrases:
+        seen.append((phrase.start, run.progress.decoded, run.progress.decoding))
+    assert seen
+    assert all(start <= decoded <= decoding for start, decoded, decoding in seen), seen
+    checkpoints = [decoded for _, decoded, _ in seen]
+    assert checkpoints == sorted(checkpoints)
+    assert len(set(checkpoints)) >= 3, checkpoints
+    assert run.progress.decoded == run.progress.decoding == run.duration
+    if batch_size:  # one chunk is at most 30 s of speech: the first piece holds more than that
+        assert checkpoints[0] < piece - period, "the first batch held the whole first piece"

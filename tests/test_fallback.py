@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import JFK_TEXT, Harness, real_harness
+from transcriber import schema as t
 from transcriber.config import Settings
 from transcriber.domain import TaskStatus
 from transcriber.errors import ModelUnavailable
@@ -190,3 +192,31 @@ def test_a_model_folder_that_passes_the_check_but_does_not_load_falls_back(
     assert fallback["in_force"]["model"] == "tiny.en"
     assert f"WHISPER_MODEL={folder.name} cannot be loaded" in fallback["reason"]
     assert "cannot load model" in fallback["reason"]
+
+
+# -- calibration: the first task's ETA ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_model_never_measured_here_is_calibrated_once_when_loaded(real: Harness, speech_file: Path) -> None:
+    store = real.services.store
+    assert store.measured_speed("tiny.en", device="cpu", compute_type="int8") is None
+    real.worker().preload()
+    calibrated = store.measured_speed("tiny.en", device="cpu", compute_type="int8")
+    assert calibrated is not None
+    assert calibrated > 1.0, "tiny.en runs faster than real time on any CPU this runs on"
+    with store.engine.begin() as conn:
+        rows = conn.execute(select(t.engine_speeds.c.audio_seconds)).scalars().all()
+    assert rows == [pytest.approx(11.0, abs=0.1)], "the bundled clip, measured once"
+    status = real.transcribe(speech_file)  # a second worker: known now, so not calibrated again
+    assert status["status"] == "COMPLETED"
+    with store.engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(t.engine_speeds)).scalar_one() == 1
+
+
+@pytest.mark.slow
+def test_calibration_can_be_turned_off(settings: Settings, models_dir: Path) -> None:
+    with real_harness(settings, models_dir) as harness:
+        harness.services.settings.worker.calibrate = False
+        harness.worker().preload()
+        assert harness.services.store.measured_speed("tiny.en", device="cpu", compute_type="int8") is None

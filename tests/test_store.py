@@ -640,6 +640,62 @@ def test_settings_save_get_delete_and_model_generation(store: SqlTaskStore) -> N
     assert store.model_generation() == 3
 
 
+# -- speeds -------------------------------------------------------------------------------------------
+
+
+def _completed(
+    store: SqlTaskStore, upload_id: str, *, model: str, device: str, audio: float, wall: float
+) -> None:
+    """A task completed with ``model`` on ``device`` (int8): ``audio`` seconds in ``wall`` seconds."""
+    task = store.create_task(upload_id=upload_id, options={})
+    claimed = store.claim_next("w1")
+    assert claimed is not None
+    assert claimed.id == task.id
+    effective = {"WHISPER_MODEL": model, "resolved_device": device, "resolved_compute_type": "int8"}
+    assert store.save_progress(
+        task.id, "w1", progress=0.0, eta_seconds=None, first_index=0, effective=effective
+    )
+    assert store.complete_task(task.id, "w1", first_index=0, language="en", duration=audio)
+    with store.engine.begin() as conn:
+        started = conn.execute(select(t.tasks.c.finished_at).where(t.tasks.c.id == task.id)).scalar_one()
+        conn.execute(
+            update(t.tasks)
+            .where(t.tasks.c.id == task.id)
+            .values(started_at=started - timedelta(seconds=wall))
+        )
+
+
+def test_measured_speed_is_per_model_and_device_then_from_calibration(store: SqlTaskStore) -> None:
+    upload_id = add_upload(store)
+    assert store.measured_speed("base", device="cpu", compute_type="int8") is None
+    store.record_calibration("base", device="cpu", compute_type="int8", audio_seconds=11.0, wall_seconds=2.0)
+    assert store.measured_speed("base", device="cpu", compute_type="int8") == pytest.approx(5.5)
+    assert store.measured_speed("base", device="cuda", compute_type="int8") is None
+    _completed(store, upload_id, model="base", device="cpu", audio=100.0, wall=10.0)
+    _completed(store, upload_id, model="tiny.en", device="cpu", audio=100.0, wall=2.0)
+    _completed(store, upload_id, model="base", device="cpu", audio=50.0, wall=10.0)
+    # completed tasks of the same model and device win over the calibration; others do not count
+    assert store.measured_speed("base", device="cpu", compute_type="int8") == pytest.approx(150 / 20)
+    assert store.measured_speed("tiny.en", device="cpu", compute_type="int8") == pytest.approx(50.0)
+    store.record_calibration("base", device="cpu", compute_type="int8", audio_seconds=11.0, wall_seconds=1.0)
+    assert store.measured_speed("base", device="cpu", compute_type="int8") == pytest.approx(7.5)
+
+
+def test_progress_estimated_is_saved_and_cleared(store: SqlTaskStore) -> None:
+    task = store.create_task(upload_id=add_upload(store), options={})
+    assert store.claim_next("w1") is not None
+    assert store.save_progress(
+        task.id, "w1", progress=0.3, eta_seconds=5.0, first_index=0, progress_estimated=True
+    )
+    running = store.get_task(task.id)
+    assert running is not None
+    assert (running.progress, running.progress_estimated) == (0.3, True)
+    assert store.complete_task(task.id, "w1", first_index=0, language="en", duration=1.0)
+    done = store.get_task(task.id)
+    assert done is not None
+    assert (done.progress, done.progress_estimated) == (1.0, False)
+
+
 # -- workers ------------------------------------------------------------------------------------------
 
 

@@ -21,19 +21,7 @@ from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 from transcriber.store import SqlTaskStore
 from transcriber.transcription import TranscriptionRun
-from transcriber.worker import ProgressClock, Worker
-
-
-def test_progress_clock() -> None:
-    clock = ProgressClock(duration=100.0, started=time.monotonic() - 10)
-    assert clock.progress(25) == 0.25
-    assert clock.progress(150) == 1.0
-    assert clock.progress(-1) == 0.0
-    assert clock.eta(0) is None
-    eta = clock.eta(25)  # 25 s of audio in ~10 s: 75 s of audio left takes ~30 s
-    assert eta is not None
-    assert 25 <= eta <= 35
-    assert ProgressClock(duration=0).progress(5) == 0.0
+from transcriber.worker import Worker
 
 
 class Scripted(FakeTranscriber):

@@ -23,7 +23,9 @@ from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
 from transcriber.worker import Worker
 
-FAST = WorkerSettings(enabled=False, heartbeat_seconds=0.2, poll_seconds=0.05, stale_after_seconds=600)
+FAST = WorkerSettings(
+    enabled=False, heartbeat_seconds=0.2, poll_seconds=0.05, stale_after_seconds=600, calibrate=False
+)
 
 
 @pytest.fixture

@@ -27,7 +27,12 @@ class WorkerSettings(BaseModel):
     """How often a worker writes its heartbeat and the running task's progress."""
 
     progress_seconds: float = Field(1.0, ge=0, le=60)
-    """How often progress and the phrases found so far are saved while a task runs."""
+    """How often progress and the phrases found so far are saved while a task runs (between the
+    engine's checkpoints the saved progress is an estimate that moves on at the expected speed)."""
+
+    calibrate: bool = True
+    """When a worker loads a model that no task has measured on this machine yet, it transcribes a
+    bundled 11 s clip once, so that even the first task has an ETA (a second or two on CPU)."""
 
     stale_after_seconds: float = Field(60.0, gt=0)
     """A running task whose heartbeat is older than this is taken back and run again."""

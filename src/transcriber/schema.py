@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 
@@ -78,6 +80,8 @@ tasks = Table(
     Column("effective", Text, nullable=True),
     Column("progress", Float, nullable=False, default=0.0),
     Column("eta_seconds", Float, nullable=True),
+    # The progress is an estimate past the last real checkpoint (audio not yet known to be decoded).
+    Column("progress_estimated", Boolean, nullable=False, default=False, server_default=false()),
     Column("error", Text, nullable=True),
     Column("language", String(20), nullable=True),
     Column("duration", Float, nullable=True),
@@ -117,6 +121,19 @@ recognition_state = Table(
     # compares it with the one it loaded and reloads when it is behind.
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("model_generation", Integer, nullable=False),
+)
+
+engine_speeds = Table(
+    "engine_speeds",
+    metadata,
+    # A worker's calibration when it loaded a model that no task had measured on this machine yet:
+    # the first tasks' ETA comes from it until completed tasks give a real speed.
+    Column("model", String(500), primary_key=True),
+    Column("device", String(20), primary_key=True),
+    Column("compute_type", String(30), primary_key=True),
+    Column("audio_seconds", Float, nullable=False),
+    Column("wall_seconds", Float, nullable=False),
+    Column("measured_at", UtcDateTime, nullable=False),
 )
 
 workers = Table(

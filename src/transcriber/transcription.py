@@ -7,7 +7,7 @@ implements them on faster-whisper.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +25,29 @@ class LoadedModel:
 
 
 @dataclass
+class DecodeProgress:
+    """How far an engine has decoded, in seconds of the recording. The engine's decoding thread writes
+    it and the worker reads it (plain floats: each read sees a whole value).
+
+    ``decoded`` is a real checkpoint: everything before it is decoded, and its phrases have been or
+    are about to be handed out. ``decoding`` is where the step under way will end (a batch's last
+    chunk, a 30 s window): an estimate of progress must not pass it."""
+
+    decoded: float = 0.0
+    decoding: float = 0.0
+
+    def step(self, *, start: float, end: float) -> None:
+        """A decoding step from ``start`` to ``end`` begins (a batch of chunks, a window)."""
+        self.decoded = max(self.decoded, start)
+        self.decoding = max(self.decoding, end)
+
+    def done(self, position: float) -> None:
+        """Everything up to ``position`` is decoded."""
+        self.decoded = max(self.decoded, position)
+        self.decoding = max(self.decoding, self.decoded)
+
+
+@dataclass
 class TranscriptionRun:
     """A transcription under way: what is known up front, and the phrases as they are decoded."""
 
@@ -33,6 +56,7 @@ class TranscriptionRun:
     duration: float  # from the container up front; the decoded length once ``phrases`` is exhausted
     phrases: Iterator[Phrase]
     undecoded_seconds: float = 0.0  # audio that could not be decoded; final once ``phrases`` is exhausted
+    progress: DecodeProgress = field(default_factory=DecodeProgress)
 
 
 class Transcriber(Protocol):

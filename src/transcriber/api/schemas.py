@@ -71,7 +71,16 @@ class TaskOut(BaseModel):
     status: TaskStatus
     queue_position: int | None = Field(description="0-based place among pending tasks; null otherwise")
     progress: float = Field(description="0..1")
-    eta_seconds: float | None
+    progress_estimated: bool = Field(
+        False,
+        description=(
+            "true while progress is an estimate between the engine's checkpoints (moving at the "
+            "expected speed), not audio known to be decoded; false at each real checkpoint"
+        ),
+    )
+    eta_seconds: float | None = Field(
+        description="seconds until done; for a running task from its first second, at the speed measured here"
+    )
     error: str | None = None
     language: str | None = None
     duration: float | None = None

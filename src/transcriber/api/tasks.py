@@ -50,6 +50,7 @@ def task_out(
         status=task.status,
         queue_position=task.queue_position,
         progress=task.progress,
+        progress_estimated=task.progress_estimated and task.status == TaskStatus.IN_PROGRESS,
         eta_seconds=(
             pending_eta(task, load or queue_load(services))
             if task.status == TaskStatus.PENDING

@@ -7,6 +7,7 @@ transcripts silently, so importing this module on one fails loudly instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -20,6 +21,7 @@ VERIFIED = ((1, 2, 1), (1, 3, 0))
 second. Keep pyproject.toml's pin the same."""
 
 MIN_UNREAD_SECONDS = 0.5  # audio left undecoded at a batched chunk's end that is decoded once more
+FIRST_BATCH = 1  # chunks in a piece's first batch (see TailKeepingPipeline)
 
 
 class EngineVersionMismatch(ImportError):
@@ -42,6 +44,10 @@ def check_version(installed: str) -> None:
 check_version(version("faster-whisper"))
 
 
+StepHook = Callable[[float, float, bool], None]
+"""Told ``(start, end, done)`` in the piece's seconds when a batch starts decoding and when it is done."""
+
+
 class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     """faster-whisper's batched pipeline, keeping the words after a chunk's last timestamp pair.
 
@@ -49,9 +55,35 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     ``<|t1|>...<|t2|>`` segment (an unfinished segment with no closing timestamp) is dropped: the
     sequential decoder seeks back and decodes it again, the batched one never does. We append that
     text as a last phrase that runs to the chunk's end.
+
+    Two more changes are for progress: the first batch of a piece holds ``first_batch`` chunks (fewer
+    than the others, so the first phrases and the first real checkpoint come within seconds), and
+    ``on_step`` is told where each batch starts and ends, before and after decoding it.
     """
 
     _outputs: list[dict[str, Any]]
+    first_batch: int = FIRST_BATCH
+    on_step: StepHook | None = None
+
+    def _batched_segments_generator(
+        self,
+        features: Any,
+        tokenizer: Any,
+        chunks_metadata: list[dict[str, Any]],
+        batch_size: int,
+        options: Any,
+        log_progress: bool,
+    ) -> Iterator[Any]:
+        first = self.first_batch
+        if not 0 < first < batch_size or len(chunks_metadata) <= first:
+            yield from super()._batched_segments_generator(
+                features, tokenizer, chunks_metadata, batch_size, options, log_progress
+            )
+            return
+        for part, size in ((slice(None, first), first), (slice(first, None), batch_size)):
+            yield from super()._batched_segments_generator(
+                features[part], tokenizer, chunks_metadata[part], size, options, log_progress
+            )
 
     def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
         encoder_output, outputs = super().generate_segment_batched(features, tokenizer, options)
@@ -59,6 +91,19 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         return encoder_output, outputs
 
     def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
+        # A chunk's offset is in the time with VAD's silences removed; its speech segments keep the
+        # recording's sample positions.
+        rate = self.model.feature_extractor.sampling_rate
+        start = chunks_metadata[0]["segments"][0]["start"] / rate
+        end = chunks_metadata[-1]["segments"][-1]["end"] / rate
+        if self.on_step is not None:
+            self.on_step(start, end, False)
+        segmented = self._forward(features, tokenizer, chunks_metadata, options)
+        if self.on_step is not None:
+            self.on_step(start, end, True)
+        return segmented
+
+    def _forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
         segmented = super().forward(features, tokenizer, chunks_metadata, options)
         outputs = self._outputs
         unread: list[tuple[int, float]] = []  # (chunk in the batch, seconds into it not decoded)

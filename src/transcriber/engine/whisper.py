@@ -27,12 +27,13 @@ from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
 from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, split_pieces
 from transcriber.recognition import RecognitionSettings
-from transcriber.transcription import LoadedModel, TranscriptionRun
+from transcriber.transcription import DecodeProgress, LoadedModel, TranscriptionRun
 from transcriber.usability import resolve_compute_type
 
 log = logging.getLogger(__name__)
 
 _CUT_VAD_MS = 300  # the silence that counts when cutting pieces if VAD is off for decoding
+WINDOW = 30.0  # seconds of audio Whisper decodes at once
 
 
 class WhisperTranscriber:
@@ -141,12 +142,21 @@ class WhisperTranscriber:
             undecoded_seconds=report.lost_seconds,
         )
 
+        progress = run.progress
+        batched = self._batched_for(settings) is not None
+
         def phrases() -> Iterator[Phrase]:
             piece: AudioPiece | None = first
             current: Iterable[Any] = segments
             while piece is not None:
+                self._follow_steps(progress, piece, batched=batched)
                 for segment in current:
-                    yield piece_phrase(segment.start, segment.end, segment.text, piece)
+                    phrase = piece_phrase(segment.start, segment.end, segment.text, piece)
+                    if not batched:  # a window's phrases come together; the next window ends 30 s on
+                        progress.done(phrase.end)
+                        progress.step(start=phrase.end, end=min(piece.end_seconds, phrase.end + WINDOW))
+                    yield phrase
+                progress.done(piece.end_seconds)
                 run.duration = piece.end_seconds
                 piece = next(pieces, None)
                 run.undecoded_seconds = report.lost_seconds
@@ -156,18 +166,41 @@ class WhisperTranscriber:
         run.phrases = phrases()
         return run
 
+    def _follow_steps(self, progress: DecodeProgress, piece: AudioPiece, *, batched: bool) -> None:
+        """Report ``piece``'s decoding steps into ``progress``, in the recording's time."""
+        if not batched:
+            progress.step(start=piece.start_seconds, end=min(piece.end_seconds, piece.start_seconds + WINDOW))
+            return
+        assert self._batched is not None
+        offset = piece.start_seconds
+
+        def on_step(start: float, end: float, done: bool) -> None:
+            if done:
+                progress.done(min(offset + end, piece.end_seconds))
+            else:
+                progress.step(start=offset + start, end=min(offset + end, piece.end_seconds))
+
+        self._batched.on_step = on_step
+
+    def _batched_for(self, settings: RecognitionSettings) -> TailKeepingPipeline | None:
+        """The batched pipeline, when ``settings`` decode in batches (it cuts the audio at VAD
+        boundaries and decodes the chunks together); None for sequential decoding."""
+        if settings.batch_size <= 0 or settings.vad_min_silence_ms <= 0:
+            return None
+        if self._batched is None:
+            self._batched = TailKeepingPipeline(model=self._model)
+        return self._batched
+
     def _decode(
         self, samples: np.ndarray, options: dict[str, Any], settings: RecognitionSettings
     ) -> tuple[Iterable[Any], Any]:
         """faster-whisper's (segments, info) for one piece."""
         assert self._model is not None
-        if settings.batch_size > 0 and settings.vad_min_silence_ms > 0:
-            # The batched pipeline cuts the audio at VAD boundaries and decodes the chunks together.
+        pipeline = self._batched_for(settings)
+        if pipeline is not None:
             # Timestamps inside each chunk keep phrases short, as in sequential decoding.
-            if self._batched is None:
-                self._batched = TailKeepingPipeline(model=self._model)
             batched = {k: v for k, v in options.items() if k != "condition_on_previous_text"}
-            return self._batched.transcribe(  # type: ignore[no-any-return]
+            return pipeline.transcribe(  # type: ignore[no-any-return]
                 samples, batch_size=settings.batch_size, without_timestamps=False, **batched
             )
         return self._model.transcribe(samples, **options)  # type: ignore[no-any-return]

@@ -1,4 +1,4 @@
-"""The persistent task store: uploads, tasks, phrases, settings and workers on SQLAlchemy Core.
+"""The persistent task store: uploads, tasks, phrases, settings, speeds and workers on SQLAlchemy Core.
 
 Every task state change is one atomic ``UPDATE ... WHERE status IN (...) RETURNING`` statement, so the
 API and any number of worker processes can share the database without read-modify-write races. One
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from transcriber.store.records import QueueLoad, TaskRecord, UploadRecord, WorkerRecord
 from transcriber.store.settings import SettingsStore
+from transcriber.store.speeds import SpeedStore
 from transcriber.store.transitions import MAX_ATTEMPTS, TaskTransitions
 from transcriber.store.uploads import UploadStore
 from transcriber.store.workers import WorkerStore
@@ -23,5 +24,5 @@ __all__ = [
 ]
 
 
-class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, WorkerStore):
+class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, SpeedStore, WorkerStore):
     """All persistent state of the service. Thread-safe; one instance per process."""

@@ -27,6 +27,7 @@ BACK_TO_PENDING: dict[str, Any] = {
     "status": TaskStatus.PENDING.value,
     "worker_id": None,
     "progress": 0.0,
+    "progress_estimated": False,
     "eta_seconds": None,
     "heartbeat_at": None,
 }

@@ -45,6 +45,8 @@ class TaskRecord:
     heartbeat_at: datetime | None
     undecoded_seconds: float | None = None
     """Seconds of audio that could not be decoded (a damaged recording); None: nothing was lost."""
+    progress_estimated: bool = False
+    """``progress`` is past the last real checkpoint: estimated from the expected speed."""
     source_name: str | None = None
     upload_duration: float | None = None
     queue_position: int | None = None

@@ -112,6 +112,7 @@ class TaskTransitions(TaskQueries):
         progress: float,
         eta_seconds: float | None,
         first_index: int,
+        progress_estimated: bool = False,
         new_phrases: Iterable[Phrase] = (),
         language: str | None = None,
         duration: float | None = None,
@@ -121,6 +122,7 @@ class TaskTransitions(TaskQueries):
         (cancelled, or taken back), and the worker should stop working on it."""
         values: dict[str, Any] = {
             "progress": max(0.0, min(1.0, progress)),
+            "progress_estimated": progress_estimated,
             "eta_seconds": eta_seconds,
             "heartbeat_at": utcnow(),
         }
@@ -177,6 +179,7 @@ class TaskTransitions(TaskQueries):
         values = {
             "status": TaskStatus.COMPLETED.value,
             "progress": 1.0,
+            "progress_estimated": False,
             "eta_seconds": 0.0,
             "language": language,
             "duration": duration,

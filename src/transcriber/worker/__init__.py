@@ -7,6 +7,6 @@ process of ``transcriber serve``.
 """
 
 from transcriber.worker.loop import Worker, new_worker_id
-from transcriber.worker.progress import ProgressClock
+from transcriber.worker.progress import ProgressEstimator, ProgressReading
 
-__all__ = ["ProgressClock", "Worker", "new_worker_id"]
+__all__ = ["ProgressEstimator", "ProgressReading", "Worker", "new_worker_id"]

@@ -31,11 +31,12 @@ from transcriber.recognition import RecognitionSettings
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore, TaskRecord
 from transcriber.store.workers import WorkerFields
-from transcriber.transcription import Transcriber
+from transcriber.transcription import LoadedModel, Transcriber
+from transcriber.worker import calibration
 from transcriber.worker.heartbeat import TaskHeartbeat
 from transcriber.worker.outage import DATABASE_ERRORS, DatabaseOutage, one_line
 from transcriber.worker.phrases import PhraseReader
-from transcriber.worker.progress import ProgressClock
+from transcriber.worker.progress import ProgressEstimator
 
 log = logging.getLogger(__name__)
 
@@ -258,22 +259,27 @@ class Worker:
     def _transcribe(
         self, task: TaskRecord, settings: RecognitionSettings, audio: Any, cancelled: threading.Event
     ) -> None:
+        started = time.monotonic()
         run = self.transcriber.transcribe(audio, settings, duration=task.upload_duration)
-        clock = ProgressClock(duration=run.duration)
-        effective = recognition.public_dict(settings)
         loaded = self.transcriber.loaded
+        estimator = ProgressEstimator(
+            duration=run.duration, prior_speed=self._expected_speed(loaded), started=started
+        )
+        effective = recognition.public_dict(settings)
         if loaded is not None:
             effective.update(resolved_device=loaded.device, resolved_compute_type=loaded.compute_type)
         if self.fallback.note is not None:
             effective["settings_fallback"] = self.fallback.note
         saved = 0
         pending: list[Phrase] = []
-        last_save = 0.0
+        reading = estimator.read(decoded=0.0, decoding=run.progress.decoding)
         if not self.store.save_progress(
-            task.id, self.id, progress=0.0, eta_seconds=None, first_index=0,
-            language=run.language, duration=run.duration, effective=effective,
+            task.id, self.id, progress=0.0, eta_seconds=reading.eta_seconds, progress_estimated=False,
+            first_index=0, language=run.language, duration=run.duration, effective=effective,
         ):  # fmt: skip
             raise TaskCancelled
+        last_save = time.monotonic()
+        reached = 0.0  # the end of the last phrase handed out
         reader = self._reader = PhraseReader(run.phrases)
         try:
             while (burst := reader.next_burst(timeout=POLL_SECONDS)) is not None:
@@ -282,12 +288,17 @@ class Worker:
                 if self.should_stop():
                     raise WorkerStopping
                 pending += burst
+                if burst:
+                    reached = max(reached, burst[-1].end)
                 now = time.monotonic()
-                if burst and now - last_save >= self.settings.progress_seconds:
-                    position = burst[-1].end
+                if now - last_save >= self.settings.progress_seconds:
+                    # Between the engine's checkpoints the progress moves on as an estimate.
+                    reading = estimator.read(
+                        decoded=max(reached, run.progress.decoded), decoding=run.progress.decoding, now=now
+                    )
                     ok = self.store.save_progress(
-                        task.id, self.id, progress=clock.progress(position), eta_seconds=clock.eta(position),
-                        first_index=saved, new_phrases=pending,
+                        task.id, self.id, progress=reading.progress, eta_seconds=reading.eta_seconds,
+                        progress_estimated=reading.estimated, first_index=saved, new_phrases=pending,
                     )  # fmt: skip
                     if not ok:
                         raise TaskCancelled
@@ -320,6 +331,12 @@ class Worker:
             with contextlib.suppress(*DATABASE_ERRORS):  # the loop reports the outage; still wait
                 self.store.update_worker(self.id)
 
+    def _expected_speed(self, loaded: LoadedModel | None) -> float | None:
+        """The speed measured on this machine for the loaded model and device, if any."""
+        if loaded is None:
+            return None
+        return self.store.measured_speed(loaded.name, device=loaded.device, compute_type=loaded.compute_type)
+
     def _follow_generation(self) -> None:
         """After a settings change or a reset: load the model afresh, and try again what failed."""
         generation = self.store.model_generation()
@@ -334,6 +351,7 @@ class Worker:
         if current is None or current.name != settings.model:
             self._set_state(WorkerState.LOADING, model=settings.model)
         loaded = self.transcriber.load(settings)
+        self._calibrate(settings, loaded)
         self._set_state(
             WorkerState.IDLE,
             model=loaded.name,
@@ -341,6 +359,21 @@ class Worker:
             compute_type=loaded.compute_type,
             error=self.fallback.note,  # on a ready worker: why the saved settings are not in force
         )
+
+    def _calibrate(self, settings: RecognitionSettings, loaded: LoadedModel) -> None:
+        """Measure the loaded model's speed on the bundled clip unless this machine already knows it
+        (from completed tasks or an earlier calibration). A failure only costs the first ETA."""
+        key = {"device": loaded.device, "compute_type": loaded.compute_type}
+        if not self.settings.calibrate or self.store.measured_speed(loaded.name, **key) is not None:
+            return
+        try:
+            audio, wall = calibration.measure(self.transcriber, settings)
+        except Exception as exc:  # noqa: BLE001 - the model loaded; a task will show what is wrong
+            log.warning("calibrating %s on %s failed: %s", loaded.name, loaded.device, exc)
+            return
+        if audio > 0 and wall > 0:
+            self.store.record_calibration(loaded.name, audio_seconds=audio, wall_seconds=wall, **key)
+            log.info("calibrated %s on %s: %.1fx real time", loaded.name, loaded.device, audio / wall)
 
     def _set_state(self, state: WorkerState, **fields: Unpack[WorkerFields]) -> None:
         self.store.update_worker(self.id, state=state, **fields)
