@@ -19,7 +19,7 @@ EXAMPLE = {"WHISPER_LANGUAGE": "ru", "WHISPER_BEAM": 5, "WHISPER_PROMPT": ""}
 
 
 def current(services: Services) -> recognition.RecognitionSettings:
-    return recognition.apply_overrides(services.base_recognition, services.store.get_settings())
+    return recognition.layered(base=services.base_recognition, saved=services.store.get_settings())
 
 
 READ_ONLY = ("fallback",)
@@ -51,10 +51,8 @@ def update_settings(
         raise BadRequest("send a JSON object of WHISPER_* keys")
     changes = recognition.normalise_update({k: v for k, v in update.items() if k not in READ_ONLY})
     stored = services.store.get_settings()
-    merged = {**stored, **changes}
-    overrides = {k: v for k, v in merged.items() if v is not None}
     before = current(services)
-    after = recognition.apply_overrides(services.base_recognition, overrides)
+    after = recognition.layered(base=services.base_recognition, saved={**stored, **changes})
     if "WHISPER_MODEL" in changes and changes["WHISPER_MODEL"] is not None:
         try:
             services.catalog.check_name(after.model, trusted=False)

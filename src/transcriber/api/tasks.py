@@ -92,9 +92,9 @@ def _find_upload(body: CreateTaskIn, services: Services) -> UploadRecord:
 
 def _check_options(options: dict[str, Any], services: Services) -> None:
     """Validate per-task options the way the worker will apply them; 422 naming the option."""
-    global_settings = recognition.apply_overrides(services.base_recognition, services.store.get_settings())
+    global_settings = recognition.layered(base=services.base_recognition, saved=services.store.get_settings())
     try:
-        recognition.apply_overrides(global_settings, recognition.task_overrides(options))
+        recognition.layered(base=global_settings, task=recognition.task_overrides(options))
     except InvalidSettings as exc:
         option = {
             str(recognition.RecognitionSettings.model_fields[f].alias): name
