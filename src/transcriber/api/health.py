@@ -7,24 +7,25 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from transcriber import __version__
-from transcriber.api.deps import ServicesDep
+from transcriber.api.deps import StoreDep, WorkerSettingsDep
 from transcriber.api.responses import UTF8JSONResponse
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.api.services import Services
 from transcriber.clock import utcnow
+from transcriber.config import WorkerSettings
 from transcriber.domain import TaskStatus
+from transcriber.store import SqlTaskStore
 
 router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 
 READY_STATES = ("idle", "busy")
 
 
-def worker_rows(services: Services) -> list[dict[str, Any]]:
+def worker_rows(*, store: SqlTaskStore, worker: WorkerSettings) -> list[dict[str, Any]]:
     """Each worker as /health shows it; one whose heartbeat is stale is ``unresponsive``."""
-    stale = services.settings.worker.stale_after_seconds
+    stale = worker.stale_after_seconds
     now = utcnow()
     workers = []
-    for w in services.store.list_workers():
+    for w in store.list_workers():
         age = (now - w.heartbeat_at).total_seconds()
         workers.append(
             {
@@ -43,9 +44,9 @@ def worker_rows(services: Services) -> list[dict[str, Any]]:
     return workers
 
 
-def health_report(services: Services) -> dict[str, Any]:
-    counts = services.store.count_by_status()
-    workers = worker_rows(services)
+def health_report(*, store: SqlTaskStore, worker: WorkerSettings) -> dict[str, Any]:
+    counts = store.count_by_status()
+    workers = worker_rows(store=store, worker=worker)
     ready = any(w["state"] in READY_STATES for w in workers)
     main = next((w for w in workers if w["state"] in READY_STATES), workers[0] if workers else None)
     return {
@@ -84,16 +85,16 @@ def _visible(report: dict[str, Any], request: Request) -> dict[str, Any]:
 
 
 @router.get("/health")
-def health(services: ServicesDep, request: Request) -> dict[str, Any]:
+def health(store: StoreDep, worker: WorkerSettingsDep, request: Request) -> dict[str, Any]:
     """Always 200 while the API is up; `ready` tells whether a worker has a model loaded.
     `settings_fallback` is null, or, while the saved model, device or compute type cannot be loaded
     and tasks run with settings that load, `{reason, in_force: {model, device, compute_type}, worker}`.
     Details (model, device, workers, queue) need an API key when keys are configured."""
-    return _visible(health_report(services), request)
+    return _visible(health_report(store=store, worker=worker), request)
 
 
 @router.get("/health/ready", responses={503: {"description": "No worker is ready to transcribe"}})
-def ready(services: ServicesDep, request: Request) -> UTF8JSONResponse:
+def ready(store: StoreDep, worker: WorkerSettingsDep, request: Request) -> UTF8JSONResponse:
     """200 when a worker is ready to transcribe, else 503 (for load balancers and scripts)."""
-    report = health_report(services)
+    report = health_report(store=store, worker=worker)
     return UTF8JSONResponse(_visible(report, request), status_code=200 if report["ready"] else 503)

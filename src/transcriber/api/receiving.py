@@ -20,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 
 from transcriber import media
 from transcriber.api.multipart import FormParser, boundary_of
-from transcriber.api.services import Services
+from transcriber.config import LimitSettings
 from transcriber.decoding import DecodeLimits, too_long_message
 from transcriber.errors import BadRequest, InsufficientStorage, RecordingTooLong, TooLarge
-from transcriber.storage import IncomingFile, display_name, new_upload_id, safe_extension
-from transcriber.store import UploadRecord
+from transcriber.storage import IncomingFile, UploadStorage, display_name, new_upload_id, safe_extension
+from transcriber.store import SqlTaskStore, UploadRecord
 
 FIELD = "file"
 _FILENAME_STAR = re.compile(r"""filename\*\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
@@ -123,18 +123,20 @@ def write_limited(incoming: IncomingFile, data: bytes, max_bytes: int, guard: Di
         incoming.write(data)
 
 
-def _guard(services: Services) -> DiskGuard:
-    guard = DiskGuard(services.storage.root, services.settings.limits.min_free_disk_bytes)
+def _guard(storage: UploadStorage, limits: LimitSettings) -> DiskGuard:
+    guard = DiskGuard(storage.root, limits.min_free_disk_bytes)
     guard.check(0)
     return guard
 
 
-async def receive_multipart(request: Request, services: Services) -> UploadRecord:
+async def receive_multipart(
+    request: Request, *, store: SqlTaskStore, storage: UploadStorage, limits: LimitSettings
+) -> UploadRecord:
     """Stream a multipart body's ``file`` field to disk, probe it, and register the upload."""
     boundary = boundary_of(request.headers.get("content-type", ""))
-    guard = _guard(services)
-    incoming = services.storage.incoming()
-    sink = FileFieldSink(incoming, services.settings.limits.max_upload_bytes, guard)
+    guard = _guard(storage, limits)
+    incoming = storage.incoming()
+    sink = FileFieldSink(incoming, limits.max_upload_bytes, guard)
     parser = FormParser(boundary, sink)
     try:
         async for chunk in request.stream():
@@ -145,7 +147,14 @@ async def receive_multipart(request: Request, services: Services) -> UploadRecor
             raise BadRequest("the multipart body has no field named 'file'")
         with disk_errors():
             incoming.close()
-        return await run_in_threadpool(store_upload, services, incoming, sink.filename)
+        return await run_in_threadpool(
+            store_upload,
+            store=store,
+            storage=storage,
+            limits=limits,
+            incoming=incoming,
+            filename=sink.filename,
+        )
     except ValueError as exc:  # python-multipart reports malformed bodies as ValueError subclasses
         incoming.discard()
         raise BadRequest(f"malformed multipart body: {exc}") from None
@@ -168,36 +177,51 @@ def raw_file_name(request: Request, name: str | None) -> str | None:
     return None
 
 
-async def receive_raw(request: Request, services: Services, filename: str | None) -> UploadRecord:
+async def receive_raw(
+    request: Request,
+    *,
+    store: SqlTaskStore,
+    storage: UploadStorage,
+    limits: LimitSettings,
+    filename: str | None,
+) -> UploadRecord:
     """Stream a bare request body (the whole body is the file) to disk, probe it, register it."""
-    guard = _guard(services)
-    incoming = services.storage.incoming()
-    limit = services.settings.limits.max_upload_bytes
+    guard = _guard(storage, limits)
+    incoming = storage.incoming()
+    limit = limits.max_upload_bytes
     try:
         async for chunk in request.stream():
             if chunk:
                 await run_in_threadpool(write_limited, incoming, chunk, limit, guard)
         with disk_errors():
             incoming.close()
-        return await run_in_threadpool(store_upload, services, incoming, filename)
+        return await run_in_threadpool(
+            store_upload, store=store, storage=storage, limits=limits, incoming=incoming, filename=filename
+        )
     except BaseException:
         incoming.discard()
         raise
 
 
-def store_upload(services: Services, incoming: IncomingFile, filename: str | None) -> UploadRecord:
+def store_upload(
+    *,
+    store: SqlTaskStore,
+    storage: UploadStorage,
+    limits: LimitSettings,
+    incoming: IncomingFile,
+    filename: str | None,
+) -> UploadRecord:
     """Probe a received file; if it is audio we can decode, move it into storage and record it."""
-    limits = DecodeLimits.of(services.settings.limits)
-    info = media.probe(incoming.path, limits=limits)
-    longest = services.settings.limits.max_duration_seconds
+    info = media.probe(incoming.path, limits=DecodeLimits.of(limits))
+    longest = limits.max_duration_seconds
     if info.duration > longest:
         raise RecordingTooLong(too_long_message(info.duration, longest))
     upload_id = new_upload_id()
     name = display_name(filename)
     ext = media.file_extension(info.format, safe_extension(name))
     stored_name = f"{upload_id}.{ext}"
-    services.storage.commit(incoming, stored_name)
-    return services.store.add_upload(
+    storage.commit(incoming, stored_name)
+    return store.add_upload(
         upload_id=upload_id,
         original_name=name,
         stored_name=stored_name,

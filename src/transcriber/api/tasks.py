@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from transcriber import recognition, usability
-from transcriber.api.deps import ServicesDep
+from transcriber.api.deps import BaselineDep, CatalogDep, LimitsDep, StorageDep, StoreDep, WorkerSettingsDep
 from transcriber.api.receiving import raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import (
     ERROR_RESPONSES,
@@ -23,27 +23,34 @@ from transcriber.api.schemas import (
     TranscribeParams,
     WarningOut,
 )
-from transcriber.api.services import Services
 from transcriber.api.uploads import RAW_BODY
+from transcriber.config import LimitSettings, WorkerSettings
 from transcriber.domain import TaskStatus, task_warnings
 from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound, QueueFull
 from transcriber.estimates import pending_eta
-from transcriber.store import QueueLoad, TaskRecord, UploadRecord
+from transcriber.model_catalog import ModelCatalog
+from transcriber.recognition import RecognitionSettings
+from transcriber.storage import UploadStorage
+from transcriber.store import QueueLoad, SqlTaskStore, TaskRecord, UploadRecord
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
 
-def queue_load(services: Services) -> QueueLoad:
-    stale = timedelta(seconds=services.settings.worker.stale_after_seconds)
-    return services.store.queue_load(stale_after=stale)
+def queue_load(*, store: SqlTaskStore, worker: WorkerSettings) -> QueueLoad:
+    return store.queue_load(stale_after=timedelta(seconds=worker.stale_after_seconds))
 
 
 def task_out(
-    task: TaskRecord, services: Services, *, with_results: bool, load: QueueLoad | None = None
+    task: TaskRecord,
+    *,
+    store: SqlTaskStore,
+    worker: WorkerSettings,
+    with_results: bool,
+    load: QueueLoad | None = None,
 ) -> TaskOut:
     results = None
     if with_results and task.status == TaskStatus.COMPLETED:
-        phrases = services.store.get_phrases(task.id)
+        phrases = store.get_phrases(task.id)
         results = Results(phrases=[PhraseOut(start=p.start, end=p.end, text=p.text) for p in phrases])
     return TaskOut(
         task_id=task.id,
@@ -51,7 +58,7 @@ def task_out(
         queue_position=task.queue_position,
         progress=task.progress,
         eta_seconds=(
-            pending_eta(task, load or queue_load(services))
+            pending_eta(task, load or queue_load(store=store, worker=worker))
             if task.status == TaskStatus.PENDING
             else task.eta_seconds
         ),
@@ -72,16 +79,16 @@ def task_out(
     )
 
 
-def _find_upload(body: CreateTaskIn, services: Services) -> UploadRecord:
+def _find_upload(body: CreateTaskIn, *, store: SqlTaskStore, storage: UploadStorage) -> UploadRecord:
     if body.upload_id:
-        record = services.store.get_upload(body.upload_id)
+        record = store.get_upload(body.upload_id)
         if record is None:
             raise NotFound(f"upload {body.upload_id} not found; upload the file first")
         return record
     if not body.file_path:
         raise BadRequest("give file_path (the stored_path from /api/v1/upload) or upload_id")
-    stored_name = services.storage.resolve_client_path(body.file_path)
-    record = services.store.find_upload_by_stored_name(stored_name)
+    stored_name = storage.resolve_client_path(body.file_path)
+    record = store.find_upload_by_stored_name(stored_name)
     if record is None:
         raise NotFound(
             "no uploaded file at this file_path; upload it first with /api/v1/upload and pass the "
@@ -90,9 +97,11 @@ def _find_upload(body: CreateTaskIn, services: Services) -> UploadRecord:
     return record
 
 
-def _check_options(options: dict[str, Any], services: Services) -> None:
+def _check_options(
+    options: dict[str, Any], *, store: SqlTaskStore, catalog: ModelCatalog, baseline: RecognitionSettings
+) -> None:
     """Validate per-task options the way the worker will apply them; 422 naming the option."""
-    global_settings = recognition.layered(base=services.base_recognition, saved=services.store.get_settings())
+    global_settings = recognition.layered(base=baseline, saved=store.get_settings())
     try:
         recognition.layered(base=global_settings, task=recognition.task_overrides(options))
     except InvalidSettings as exc:
@@ -103,24 +112,24 @@ def _check_options(options: dict[str, Any], services: Services) -> None:
         raise InvalidSettings(option, exc.detail.split(": ", 1)[-1]) from None
     if options.get("model"):
         try:
-            services.catalog.check_name(options["model"], trusted=False)
+            catalog.check_name(options["model"], trusted=False)
         except ModelUnavailable as exc:
             raise InvalidSettings("model", exc.detail) from None
-        usability.check_model(options["model"], catalog=services.catalog, key="model")
+        usability.check_model(options["model"], catalog=catalog, key="model")
 
 
-def _admit(services: Services) -> None:
+def _admit(*, store: SqlTaskStore, limits: LimitSettings) -> None:
     """Refuse new work (429 with Retry-After) while the queue is at its limit."""
-    limit = services.settings.limits.max_pending_tasks
-    pending = services.store.count_by_status()[TaskStatus.PENDING]
+    limit = limits.max_pending_tasks
+    pending = store.count_by_status()[TaskStatus.PENDING]
     if pending >= limit:
         raise QueueFull(
             f"the queue is full ({pending} tasks waiting, limit {limit}); try again later", retry_after=60
         )
 
 
-def _queue(services: Services, upload_id: str, options: dict[str, Any]) -> CreatedTask:
-    task = services.store.create_task(upload_id=upload_id, options=options)
+def _queue(*, store: SqlTaskStore, upload_id: str, options: dict[str, Any]) -> CreatedTask:
+    task = store.create_task(upload_id=upload_id, options=options)
     return CreatedTask(
         task_id=task.id,
         status=task.status,
@@ -131,60 +140,73 @@ def _queue(services: Services, upload_id: str, options: dict[str, Any]) -> Creat
 
 
 @router.post("/api/v1/create_task", response_model=CreatedTask)
-def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
+def create_task(
+    body: CreateTaskIn,
+    store: StoreDep,
+    storage: StorageDep,
+    catalog: CatalogDep,
+    baseline: BaselineDep,
+    limits: LimitsDep,
+) -> CreatedTask:
     """Queue a task for an uploaded file. `file_path` must be a `stored_path` from `/api/v1/upload`;
     any other path is refused (400) and never read."""
-    upload = _find_upload(body, services)
+    upload = _find_upload(body, store=store, storage=storage)
     options = body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True)
-    _check_options(options, services)
-    _admit(services)
-    return _queue(services, upload.id, options)
+    _check_options(options, store=store, catalog=catalog, baseline=baseline)
+    _admit(store=store, limits=limits)
+    return _queue(store=store, upload_id=upload.id, options=options)
 
 
 @router.post("/api/v1/transcribe", response_model=CreatedTask, openapi_extra=RAW_BODY)
 async def transcribe(
     request: Request,
-    services: ServicesDep,
+    store: StoreDep,
+    storage: StorageDep,
+    catalog: CatalogDep,
+    baseline: BaselineDep,
+    limits: LimitsDep,
     params: Annotated[TranscribeParams, Query()],
 ) -> CreatedTask:
     """Upload and create the task in one call: the file as the whole body (or multipart field
     `file`), the name in `?name=`, per-task options as query parameters. Options are checked
     before the file is received."""
     chosen = params.model_dump(exclude={"name"}, exclude_none=True)
-    _check_options(chosen, services)
-    _admit(services)
+    _check_options(chosen, store=store, catalog=catalog, baseline=baseline)
+    _admit(store=store, limits=limits)
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
-        upload = await receive_multipart(request, services)
+        upload = await receive_multipart(request, store=store, storage=storage, limits=limits)
     else:
-        upload = await receive_raw(request, services, raw_file_name(request, params.name))
-    return _queue(services, upload.id, chosen)
+        filename = raw_file_name(request, params.name)
+        upload = await receive_raw(request, store=store, storage=storage, limits=limits, filename=filename)
+    return _queue(store=store, upload_id=upload.id, options=chosen)
 
 
-def _get(task_id: str, services: Services) -> TaskRecord:
-    task = services.store.get_task(task_id)
+def _get(task_id: str, store: SqlTaskStore) -> TaskRecord:
+    task = store.get_task(task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found")
     return task
 
 
 @router.get("/api/v1/status/{task_id}", response_model=TaskOut)
-def status(task_id: str, services: ServicesDep) -> TaskOut:
+def status(task_id: str, store: StoreDep, worker: WorkerSettingsDep) -> TaskOut:
     """Status, queue position, progress and ETA; `results.phrases` when COMPLETED."""
-    return task_out(_get(task_id, services), services, with_results=True)
+    return task_out(_get(task_id, store), store=store, worker=worker, with_results=True)
 
 
 @router.get("/api/v1/tasks", response_model=TaskPage)
 def list_tasks(
-    services: ServicesDep,
+    store: StoreDep,
+    worker: WorkerSettingsDep,
     status: Annotated[list[TaskStatus] | None, Query(description="Filter; repeat for several")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> TaskPage:
     """Tasks, newest first, without results."""
-    items, total = services.store.list_tasks(statuses=status, limit=limit, offset=offset)
-    load = queue_load(services)
+    items, total = store.list_tasks(statuses=status, limit=limit, offset=offset)
+    load = queue_load(store=store, worker=worker)
     return TaskPage(
-        tasks=[task_out(t, services, with_results=False, load=load) for t in items],
+        tasks=[task_out(t, store=store, worker=worker, with_results=False, load=load) for t in items],
         total=total,
         limit=limit,
         offset=offset,
@@ -192,27 +214,27 @@ def list_tasks(
 
 
 @router.get("/api/v1/tasks/{task_id}", response_model=TaskOut)
-def get_task(task_id: str, services: ServicesDep) -> TaskOut:
+def get_task(task_id: str, store: StoreDep, worker: WorkerSettingsDep) -> TaskOut:
     """One task with its results when COMPLETED."""
-    return task_out(_get(task_id, services), services, with_results=True)
+    return task_out(_get(task_id, store), store=store, worker=worker, with_results=True)
 
 
 @router.post("/api/v1/cancel/{task_id}", response_model=TaskOut)
-def cancel(task_id: str, services: ServicesDep) -> TaskOut:
+def cancel(task_id: str, store: StoreDep, worker: WorkerSettingsDep) -> TaskOut:
     """Cancel a pending task at once, or stop a running one within seconds. 409 if already finished."""
-    return task_out(services.store.cancel_task(task_id), services, with_results=False)
+    return task_out(store.cancel_task(task_id), store=store, worker=worker, with_results=False)
 
 
 @router.delete("/api/v1/tasks/{task_id}", response_model=DeletedOut)
-def delete_task(task_id: str, services: ServicesDep) -> DeletedOut:
+def delete_task(task_id: str, store: StoreDep) -> DeletedOut:
     """Delete a finished task and its results (409 while pending or running: cancel it first)."""
-    services.store.delete_task(task_id)
+    store.delete_task(task_id)
     return DeletedOut(deleted=task_id)
 
 
 @router.post("/api/v1/reset", response_model=ResetOut)
-def reset(services: ServicesDep) -> ResetOut:
+def reset(store: StoreDep) -> ResetOut:
     """Hard reset: cancel every pending task (kept in history as CANCELLED) and reload the model."""
-    cancelled = services.store.cancel_pending()
-    generation = services.store.bump_model_generation()
+    cancelled = store.cancel_pending()
+    generation = store.bump_model_generation()
     return ResetOut(cancelled=cancelled, model_generation=generation)

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
-from transcriber.api.deps import ServicesDep
+from transcriber.api.deps import StorageDep, StoreDep
 from transcriber.api.schemas import ERROR_RESPONSES
 from transcriber.errors import NotFound
 
@@ -94,12 +94,12 @@ def index() -> FileResponse:
         206: {"content": {"audio/*": {}}, "description": "Part of the file (a `Range` request)"},
     },
 )
-def upload_audio(upload_id: str, services: ServicesDep) -> FileResponse:
+def upload_audio(upload_id: str, store: StoreDep, storage: StorageDep) -> FileResponse:
     """The uploaded file itself, for playback; supports HTTP `Range` (seeking in a player)."""
-    record = services.store.get_upload(upload_id)
+    record = store.get_upload(upload_id)
     if record is None:
         raise NotFound(f"upload {upload_id} not found")
-    path = services.storage.path_of(record.stored_name)  # from our own record, never from the client
+    path = storage.path_of(record.stored_name)  # from our own record, never from the client
     if not path.is_file():
         raise NotFound(f"the file of upload {upload_id} is missing from the storage")
     return FileResponse(
