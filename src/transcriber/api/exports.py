@@ -7,9 +7,9 @@ from fastapi.responses import Response
 
 from transcriber.api.deps import StoreDep
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.domain import TaskStatus, Transcript, task_warnings
-from transcriber.errors import Conflict, NotFound
+from transcriber.errors import NotFound
 from transcriber.exporters import FORMATS, content_disposition, export_filename
+from transcriber.service import tasks
 
 router = APIRouter(tags=["export"], responses=ERROR_RESPONSES)
 
@@ -25,20 +25,8 @@ def export(task_id: str, fmt: str, store: StoreDep) -> Response:
     export_format = FORMATS.get(fmt.lower())
     if export_format is None:
         raise NotFound(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    task = store.get_task(task_id)
-    if task is None:
-        raise NotFound(f"task {task_id} not found")
-    if task.status != TaskStatus.COMPLETED:
-        raise Conflict(f"task {task_id} is {task.status.value}; export is available once it is COMPLETED")
-    transcript = Transcript(
-        task_id=task.id,
-        language=task.language,
-        duration=task.duration or 0.0,
-        phrases=store.get_phrases(task.id),
-        source_name=task.source_name,
-        warnings=task_warnings(undecoded_seconds=task.undecoded_seconds),
-    )
-    filename = export_filename(task.source_name, task.id, export_format.name)
+    transcript = tasks.transcript(store=store, task_id=task_id)
+    filename = export_filename(transcript.source_name, transcript.task_id, export_format.name)
     return Response(
         content=export_format.render(transcript).encode("utf-8"),
         media_type=export_format.media_type,

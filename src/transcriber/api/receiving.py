@@ -1,29 +1,24 @@
 """Receiving a file from a request body, streamed to disk: multipart (``file`` field) or the bare body.
 
 Nothing is held in memory beyond one chunk; the size limit is enforced while streaming; a file that is
-not accepted leaves nothing behind.
+not accepted leaves nothing behind. What happens to the bytes (the limits, the disk-space floor, the
+probe, the record) is the use case's, :mod:`transcriber.service.uploads`; this module only reads HTTP.
 """
 
 from __future__ import annotations
 
-import errno
 import re
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import unquote
 
 from fastapi import Request
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from transcriber import media
 from transcriber.api.multipart import FormParser, boundary_of
 from transcriber.config import LimitSettings
-from transcriber.decoding import DecodeLimits, too_long_message
-from transcriber.errors import BadRequest, InsufficientStorage, RecordingTooLong, TooLarge
-from transcriber.storage import IncomingFile, UploadStorage, display_name, new_upload_id, safe_extension
+from transcriber.errors import BadRequest
+from transcriber.service.uploads import DiskGuard, disk_errors, open_guard, receive_upload, write_limited
+from transcriber.storage import IncomingFile, UploadStorage
 from transcriber.store import SqlTaskStore, UploadRecord
 
 FIELD = "file"
@@ -53,39 +48,6 @@ def filename_from_disposition(value: bytes) -> tuple[str, str | None]:
     return name, _decode_header(raw) if raw is not None else None
 
 
-DISK_CHECK_EVERY = 32 * 1024**2
-
-
-class DiskGuard:
-    """Refuses an upload before and while it streams if the disk would drop below the free-space floor."""
-
-    def __init__(self, folder: Path, min_free: int) -> None:
-        self.folder = folder
-        self.min_free = min_free
-        self._next_check = 0
-
-    def check(self, written: int) -> None:
-        if written < self._next_check:
-            return
-        self._next_check = written + DISK_CHECK_EVERY
-        if shutil.disk_usage(self.folder).free < self.min_free + DISK_CHECK_EVERY:
-            raise InsufficientStorage(
-                "not enough free disk space for the upload; free some space on the server "
-                "(old uploads and tasks can be deleted through the API)"
-            )
-
-
-@contextmanager
-def disk_errors() -> Iterator[None]:
-    """An OS 'disk full' while writing becomes 507, not a 500."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InsufficientStorage("the disk is full; the upload was not stored") from None
-        raise
-
-
 class FileFieldSink:
     """Writes the first ``file`` part to an :class:`IncomingFile`, enforcing the size limit."""
 
@@ -112,29 +74,12 @@ class FileFieldSink:
         self._in_file = False
 
 
-def write_limited(incoming: IncomingFile, data: bytes, max_bytes: int, guard: DiskGuard) -> None:
-    if incoming.size + len(data) > max_bytes:
-        raise TooLarge(
-            f"the file is larger than the limit of {max_bytes / 1024**2:.1f} MiB "
-            "(TRANSCRIBE_LIMITS__MAX_UPLOAD_BYTES)"
-        )
-    guard.check(incoming.size)
-    with disk_errors():
-        incoming.write(data)
-
-
-def _guard(storage: UploadStorage, limits: LimitSettings) -> DiskGuard:
-    guard = DiskGuard(storage.root, limits.min_free_disk_bytes)
-    guard.check(0)
-    return guard
-
-
 async def receive_multipart(
     request: Request, *, store: SqlTaskStore, storage: UploadStorage, limits: LimitSettings
 ) -> UploadRecord:
     """Stream a multipart body's ``file`` field to disk, probe it, and register the upload."""
     boundary = boundary_of(request.headers.get("content-type", ""))
-    guard = _guard(storage, limits)
+    guard = open_guard(storage=storage, limits=limits)
     incoming = storage.incoming()
     sink = FileFieldSink(incoming, limits.max_upload_bytes, guard)
     parser = FormParser(boundary, sink)
@@ -148,7 +93,7 @@ async def receive_multipart(
         with disk_errors():
             incoming.close()
         return await run_in_threadpool(
-            store_upload,
+            receive_upload,
             store=store,
             storage=storage,
             limits=limits,
@@ -186,7 +131,7 @@ async def receive_raw(
     filename: str | None,
 ) -> UploadRecord:
     """Stream a bare request body (the whole body is the file) to disk, probe it, register it."""
-    guard = _guard(storage, limits)
+    guard = open_guard(storage=storage, limits=limits)
     incoming = storage.incoming()
     limit = limits.max_upload_bytes
     try:
@@ -196,37 +141,8 @@ async def receive_raw(
         with disk_errors():
             incoming.close()
         return await run_in_threadpool(
-            store_upload, store=store, storage=storage, limits=limits, incoming=incoming, filename=filename
+            receive_upload, store=store, storage=storage, limits=limits, incoming=incoming, filename=filename
         )
     except BaseException:
         incoming.discard()
         raise
-
-
-def store_upload(
-    *,
-    store: SqlTaskStore,
-    storage: UploadStorage,
-    limits: LimitSettings,
-    incoming: IncomingFile,
-    filename: str | None,
-) -> UploadRecord:
-    """Probe a received file; if it is audio we can decode, move it into storage and record it."""
-    info = media.probe(incoming.path, limits=DecodeLimits.of(limits))
-    longest = limits.max_duration_seconds
-    if info.duration > longest:
-        raise RecordingTooLong(too_long_message(info.duration, longest))
-    upload_id = new_upload_id()
-    name = display_name(filename)
-    ext = media.file_extension(info.format, safe_extension(name))
-    stored_name = f"{upload_id}.{ext}"
-    storage.commit(incoming, stored_name)
-    return store.add_upload(
-        upload_id=upload_id,
-        original_name=name,
-        stored_name=stored_name,
-        size=incoming.size,
-        duration=info.duration,
-        format=info.format,
-        sha256=incoming.sha256,
-    )

@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from transcriber.api.deps import StorageDep, StoreDep
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.errors import NotFound
+from transcriber.service import uploads
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -96,12 +96,7 @@ def index() -> FileResponse:
 )
 def upload_audio(upload_id: str, store: StoreDep, storage: StorageDep) -> FileResponse:
     """The uploaded file itself, for playback; supports HTTP `Range` (seeking in a player)."""
-    record = store.get_upload(upload_id)
-    if record is None:
-        raise NotFound(f"upload {upload_id} not found")
-    path = storage.path_of(record.stored_name)  # from our own record, never from the client
-    if not path.is_file():
-        raise NotFound(f"the file of upload {upload_id} is missing from the storage")
+    record, path = uploads.upload_file(store=store, storage=storage, upload_id=upload_id)
     return FileResponse(
         path,
         media_type=media_type_of(record.stored_name),

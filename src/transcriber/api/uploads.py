@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from transcriber.api.deps import LimitsDep, StorageDep, StoreDep
+from transcriber.api.presenters import public_upload
 from transcriber.api.receiving import FIELD, raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import ERROR_RESPONSES, DeletedOut, UploadList, UploadOut
-from transcriber.errors import NotFound
-from transcriber.storage import UploadStorage
-from transcriber.store import UploadRecord
+from transcriber.service import uploads
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
 
@@ -42,20 +41,6 @@ FileName = Annotated[
     str | None,
     Query(description="Original file name (UTF-8, URL-encoded); or send header X-File-Name", max_length=1000),
 ]
-
-
-def public_upload(record: UploadRecord, *, storage: UploadStorage) -> UploadOut:
-    path = str(storage.path_of(record.stored_name))
-    return UploadOut(
-        id=record.id,
-        stored_path=path,
-        path=path,
-        name=record.original_name,
-        size=record.size,
-        duration=record.duration,
-        format=record.format,
-        uploaded_at=record.created_at,
-    )
 
 
 @router.post("/api/v1/upload", response_model=UploadOut, openapi_extra=MULTIPART_BODY)
@@ -93,15 +78,11 @@ def list_uploads(
 
 @router.get("/api/v1/uploads/{upload_id}", response_model=UploadOut)
 def get_upload(upload_id: str, store: StoreDep, storage: StorageDep) -> UploadOut:
-    record = store.get_upload(upload_id)
-    if record is None:
-        raise NotFound(f"upload {upload_id} not found")
-    return public_upload(record, storage=storage)
+    return public_upload(uploads.get_upload(store=store, upload_id=upload_id), storage=storage)
 
 
 @router.delete("/api/v1/uploads/{upload_id}", response_model=DeletedOut)
 def delete_upload(upload_id: str, store: StoreDep, storage: StorageDep) -> DeletedOut:
     """Delete an upload and its file; refused (409) while any task uses it."""
-    record = store.delete_upload(upload_id)
-    storage.remove(record.stored_name)
+    uploads.delete_upload(store=store, storage=storage, upload_id=upload_id)
     return DeletedOut(deleted=upload_id)
