@@ -8,9 +8,10 @@ probe, the record) is the use case's, :mod:`transcriber.service.uploads`; this m
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Request
+from fastapi import Query, Request
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +23,33 @@ from transcriber.storage import IncomingFile, UploadStorage
 from transcriber.store import SqlTaskStore, UploadRecord
 
 FIELD = "file"
+MULTIPART_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FIELD],
+                    "properties": {FIELD: {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("application/octet-stream", "audio/*", "video/*")
+        },
+    }
+}
+FileName = Annotated[
+    str | None,
+    Query(description="Original file name (UTF-8, URL-encoded); or send header X-File-Name", max_length=1000),
+]
 _FILENAME_STAR = re.compile(r"""filename\*\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from transcriber.api.deps import BaselineDep, CatalogDep, LimitsDep, StorageDep, StoreDep, WorkerSettingsDep
 from transcriber.api.presenters import created_task, task_out, task_page
-from transcriber.api.receiving import raw_file_name, receive_multipart, receive_raw
+from transcriber.api.receiving import RAW_BODY, raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import (
     ERROR_RESPONSES,
     CreatedTask,
@@ -19,7 +19,6 @@ from transcriber.api.schemas import (
     TaskPage,
     TranscribeParams,
 )
-from transcriber.api.uploads import RAW_BODY
 from transcriber.domain import TaskStatus
 from transcriber.service import tasks
 

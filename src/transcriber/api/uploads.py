@@ -1,46 +1,52 @@
-"""Uploads: multipart (the seed's contract) or a bare body (simplest from 1C), listed and deleted."""
+"""Uploads: multipart (the seed's contract) or a bare body (simplest from 1C), listed, deleted, and
+served back for playback in the browser."""
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
 
 from transcriber.api.deps import LimitsDep, StorageDep, StoreDep
 from transcriber.api.presenters import public_upload
-from transcriber.api.receiving import FIELD, raw_file_name, receive_multipart, receive_raw
+from transcriber.api.receiving import (
+    MULTIPART_BODY,
+    RAW_BODY,
+    FileName,
+    raw_file_name,
+    receive_multipart,
+    receive_raw,
+)
 from transcriber.api.schemas import ERROR_RESPONSES, DeletedOut, UploadList, UploadOut
 from transcriber.service import uploads
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
 
-MULTIPART_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [FIELD],
-                    "properties": {FIELD: {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
+# The browser must get an audio type it recognises; the system's mime.types may lack some of these.
+AUDIO_TYPES = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "wma": "audio/x-ms-wma",
+    "amr": "audio/amr",
+    "webm": "audio/webm",
+    "mp4": "video/mp4",
+    "mkv": "video/x-matroska",
+    "mov": "video/quicktime",
+    "avi": "video/x-msvideo",
 }
-RAW_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in ("application/octet-stream", "audio/*", "video/*")
-        },
-    }
-}
-FileName = Annotated[
-    str | None,
-    Query(description="Original file name (UTF-8, URL-encoded); or send header X-File-Name", max_length=1000),
-]
+
+
+def media_type_of(stored_name: str) -> str:
+    ext = stored_name.rsplit(".", 1)[-1].lower() if "." in stored_name else ""
+    return AUDIO_TYPES.get(ext) or mimetypes.guess_type(stored_name)[0] or "application/octet-stream"
 
 
 @router.post("/api/v1/upload", response_model=UploadOut, openapi_extra=MULTIPART_BODY)
@@ -86,3 +92,22 @@ def delete_upload(upload_id: str, store: StoreDep, storage: StorageDep) -> Delet
     """Delete an upload and its file; refused (409) while any task uses it."""
     uploads.delete_upload(store=store, storage=storage, upload_id=upload_id)
     return DeletedOut(deleted=upload_id)
+
+
+@router.get(
+    "/api/v1/uploads/{upload_id}/audio",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"audio/*": {}}, "description": "The file"},
+        206: {"content": {"audio/*": {}}, "description": "Part of the file (a `Range` request)"},
+    },
+)
+def upload_audio(upload_id: str, store: StoreDep, storage: StorageDep) -> FileResponse:
+    """The uploaded file itself, for playback; supports HTTP `Range` (seeking in a player)."""
+    record, path = uploads.upload_file(store=store, storage=storage, upload_id=upload_id)
+    return FileResponse(
+        path,
+        media_type=media_type_of(record.stored_name),
+        filename=record.original_name,
+        content_disposition_type="inline",
+    )
