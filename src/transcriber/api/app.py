@@ -67,7 +67,6 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
                 sessions=SqlSessionStore(engine),
                 keyring=keyring,
                 throttle=throttle,
-                supervisor=supervisor,
             ),
         )
         if supervisor is not None:

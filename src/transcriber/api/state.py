@@ -17,7 +17,6 @@ from transcriber.recognition import RecognitionSettings
 from transcriber.session_store import SqlSessionStore
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
-from transcriber.supervisor import WorkerSupervisor
 
 ATTRIBUTE = "transcriber"
 """The name of the state on ``app.state``."""
@@ -25,7 +24,8 @@ ATTRIBUTE = "transcriber"
 
 @dataclass(frozen=True)
 class AppState:
-    """Built once by the lifespan; the objects in it live as long as the application runs."""
+    """Built once by the lifespan; the objects in it live as long as the application runs. (The
+    worker supervisor is the lifespan's own: no route uses it.)"""
 
     settings: Settings
     store: SqlTaskStore
@@ -37,10 +37,9 @@ class AppState:
     sessions: SqlSessionStore
     keyring: KeyRing
     throttle: FailureThrottle
-    supervisor: WorkerSupervisor | None
 
 
-def set_app_state(app: Starlette, state: AppState | None) -> None:
+def set_app_state(app: Starlette, state: AppState) -> None:
     setattr(app.state, ATTRIBUTE, state)
 
 
