@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from transcriber.api import create_app
-from transcriber.api.services import Services
+from transcriber.api.state import AppState, app_state
 from transcriber.config import Settings, WorkerSettings
 from transcriber.decoding import DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
@@ -139,7 +139,7 @@ class Harness:
     """An app under TestClient plus an in-process worker drained on demand (no sleeping)."""
 
     client: TestClient
-    services: Services
+    services: AppState
     engine: Any
 
     def worker(self) -> Worker:
@@ -147,7 +147,7 @@ class Harness:
             store=self.services.store,
             storage=self.services.storage,
             transcriber=self.engine,
-            base_settings=self.services.base_recognition,
+            base_settings=self.services.baseline,
             settings=self.services.settings.worker,
             worker_id="test-worker",
         )
@@ -183,14 +183,14 @@ def real_harness(settings: Settings, models_dir: Path) -> Iterator[Harness]:
     app = create_app(settings, environ={"WHISPER_MODEL": "tiny.en", "WHISPER_BEAM": "1"})
     with TestClient(app) as client:
         engine = WhisperTranscriber(ModelCatalog(models_dir), cpu_threads=2)
-        yield Harness(client=client, services=app.state.services, engine=engine)
+        yield Harness(client=client, services=app_state(app), engine=engine)
 
 
 @pytest.fixture
 def harness(settings: Settings) -> Iterator[Harness]:
     app = create_app(settings, environ={})
     with TestClient(app) as client:
-        yield Harness(client=client, services=app.state.services, engine=FakeTranscriber())
+        yield Harness(client=client, services=app_state(app), engine=FakeTranscriber())
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from transcriber.recognition import (
     apply_overrides,
     describe,
     from_environ,
+    layered,
     normalise_update,
     public_dict,
     task_overrides,
@@ -241,6 +242,27 @@ def test_layers_stack_environment_then_saved_then_task() -> None:
     saved = apply_overrides(base, {"WHISPER_BEAM": 6, "WHISPER_LANGUAGE": "en"})
     task = apply_overrides(saved, task_overrides({"beam_size": 1, "language": None, "model": None}))
     assert (task.device, task.model, task.language, task.beam_size) == ("cpu", "small", "en", 1)
+
+
+def test_layered_stacks_saved_then_task_over_the_base() -> None:
+    base = from_environ({"WHISPER_BEAM": "3", "WHISPER_MODEL": "small", "WHISPER_DEVICE": "cpu"})
+    saved = {"WHISPER_BEAM": 6, "WHISPER_LANGUAGE": "en", "WHISPER_PROMPT": None}
+    run = layered(base=base, saved=saved, task=task_overrides({"beam_size": 1, "language": None}))
+    assert (run.device, run.model, run.language, run.beam_size, run.initial_prompt) == (
+        "cpu",
+        "small",
+        "en",
+        1,
+        "",
+    )
+    assert layered(base=base, saved=saved) == apply_overrides(base, saved)
+    assert layered(base=base) == base
+
+
+def test_layered_refuses_a_bad_lower_layer_even_when_a_higher_one_overrides_it() -> None:
+    with pytest.raises(InvalidSettings) as info:
+        layered(base=RecognitionSettings(), saved={"WHISPER_BEAM": 0}, task={"WHISPER_BEAM": 2})
+    assert info.value.key == "WHISPER_BEAM"
 
 
 # -- per-task options ----------------------------------------------------------------------------------

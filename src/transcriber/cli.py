@@ -167,7 +167,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         "WHISPER_BEAM": args.beam_size,
         "WHISPER_TASK": args.task,
     }
-    options = recognition.apply_overrides(recognition.from_environ(os.environ), overrides)
+    options = recognition.layered(base=recognition.from_environ(os.environ), task=overrides)
     engine = WhisperTranscriber(ModelCatalog(settings.models_dir), cpu_threads=settings.worker.cpu_threads)
     loaded = engine.load(options)
     print(f"model {loaded.name} on {loaded.device} ({loaded.compute_type})", file=sys.stderr)

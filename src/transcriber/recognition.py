@@ -184,6 +184,29 @@ def apply_overrides(base: RecognitionSettings, overrides: Mapping[str, Any]) -> 
     return _validate(values)
 
 
+def layered(
+    *,
+    base: RecognitionSettings,
+    saved: Mapping[str, Any] | None = None,
+    task: Mapping[str, Any] | None = None,
+) -> RecognitionSettings:
+    """The settings in force, each layer over the one below: ``base`` (the built-in defaults under the
+    ``WHISPER_*`` environment, see :func:`from_environ`; in the worker, the settings in force after a
+    fallback), then ``saved`` (the overrides saved through the API), then ``task`` (one task's options,
+    through :func:`task_overrides`, or one command-line run's). Layers are keyed by ``WHISPER_*``; a
+    ``None`` value leaves the layer below as it is. Each layer is validated as it is applied, so
+    :class:`InvalidSettings` names the first bad key of the lowest layer that has one.
+
+    This is the one place the order of the layers is written down: the API, the worker and the
+    command line all call it.
+    """
+    settings = base
+    for layer in (saved, task):
+        if layer is not None:
+            settings = apply_overrides(settings, layer)
+    return settings
+
+
 def task_overrides(options: Mapping[str, Any]) -> dict[str, Any]:
     """Translate per-task options (``language``, ``beam_size``, ...) into ``WHISPER_*`` overrides."""
     out: dict[str, Any] = {}

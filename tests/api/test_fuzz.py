@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import FakeTranscriber, Harness
 from transcriber.api import create_app
+from transcriber.api.state import app_state
 from transcriber.config import Settings
 
 
@@ -20,7 +21,7 @@ def api_schema(settings: Settings, tone_wav: Any) -> Iterator[Any]:
     app = create_app(settings, environ={})
     with TestClient(app) as client:
         # Some real data, so that generated ids sometimes meet existing objects.
-        harness = Harness(client=client, services=app.state.services, engine=FakeTranscriber())
+        harness = Harness(client=client, services=app_state(app), engine=FakeTranscriber())
         upload = harness.upload(tone_wav)
         client.post("/api/v1/create_task", json={"upload_id": upload["id"]})
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from tests.conftest import FakeTranscriber, Harness
 from transcriber.api import create_app
+from transcriber.api.state import app_state
 from transcriber.config import Settings
 
 KEY = "k3y-for-tests-0123456789"
@@ -24,7 +25,7 @@ def secured(settings: Settings) -> Iterator[Harness]:
     settings.api_keys = SecretStr(f"ci:{KEY}, second:{OTHER}")
     app = create_app(settings, environ={})
     with TestClient(app) as client:
-        yield Harness(client=client, services=app.state.services, engine=FakeTranscriber())
+        yield Harness(client=client, services=app_state(app), engine=FakeTranscriber())
 
 
 PROTECTED = [
@@ -95,7 +96,7 @@ def test_keys_file_rotation_without_restart(settings: Settings, tmp_path: Path) 
     settings.api_keys_file = keys_file
     app = create_app(settings, environ={})
     with TestClient(app) as client:
-        app.state.keyring.recheck_seconds = 0
+        app_state(app).keyring.recheck_seconds = 0
         assert client.get("/api/v1/tasks", headers={"X-API-Key": KEY}).status_code == 200
         keys_file.write_text(f"accounting:{OTHER}\n", encoding="utf-8")
         os.utime(keys_file, (1, 1))  # a different modification time, whatever the clock's resolution
@@ -231,7 +232,7 @@ def test_session_ends_when_its_key_is_removed(settings: Settings, tmp_path: Path
     settings.api_keys_file = keys_file
     app = create_app(settings, environ={})
     with TestClient(app) as client:
-        app.state.keyring.recheck_seconds = 0
+        app_state(app).keyring.recheck_seconds = 0
         assert client.post("/api/v1/session", json={"key": KEY}).status_code == 200
         assert client.get("/api/v1/tasks").status_code == 200
         keys_file.write_text(f"ops:{OTHER}\n", encoding="utf-8")

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import FakeTranscriber, Harness, repo_audio
 from tests.test_decoding import damaged
 from transcriber.api import create_app
+from transcriber.api.state import app_state
 from transcriber.config import Settings
 from transcriber.domain import Phrase
 
@@ -355,7 +356,7 @@ def test_seed_flow_on_postgresql(settings: Settings, postgres: Any, tone_wav: Pa
     settings.database_url = postgres.new_database()
     app = create_app(settings, environ={})
     with TestClient(app) as client:
-        harness = Harness(client=client, services=app.state.services, engine=FakeTranscriber())
+        harness = Harness(client=client, services=app_state(app), engine=FakeTranscriber())
         upload = harness.upload(tone_wav)
         task_id = create(harness, file_path=upload["stored_path"])["task_id"]
         assert harness.drain() == 1

@@ -12,16 +12,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from transcriber.api.deps import KeyringDep, SessionsDep, SettingsDep, ThrottleDep
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.api.security import (
-    COOKIE,
-    FailureThrottle,
-    KeyRing,
-    client_address,
-    session_token,
-    too_many_failures,
-)
-from transcriber.api.services import Services
+from transcriber.api.security import COOKIE, client_address, session_token, too_many_failures
 from transcriber.errors import Unauthorized
 from transcriber.session_store import key_fingerprint
 
@@ -37,21 +30,11 @@ class SessionOut(BaseModel):
     authenticated: bool
 
 
-def _keyring(request: Request) -> KeyRing:
-    keyring: KeyRing = request.app.state.keyring
-    return keyring
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 @router.get("/api/v1/session", response_model=SessionOut)
-def session(request: Request) -> SessionOut:
+def session(request: Request, keyring: KeyringDep) -> SessionOut:
     """Whether a key is needed, and whether this request carries a valid key or session."""
     return SessionOut(
-        auth_required=_keyring(request).enabled,
+        auth_required=keyring.enabled,
         authenticated=bool(getattr(request.state, "authenticated", False)),
     )
 
@@ -59,14 +42,20 @@ def session(request: Request) -> SessionOut:
 @router.post(
     "/api/v1/session", response_model=SessionOut, responses={429: {"description": "Too many wrong keys"}}
 )
-def open_session(body: SessionIn, request: Request, response: Response) -> Response | SessionOut:
+def open_session(
+    body: SessionIn,
+    request: Request,
+    response: Response,
+    keyring: KeyringDep,
+    throttle: ThrottleDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+) -> Response | SessionOut:
     """Check a key and open a session for this browser (an HttpOnly, SameSite=Strict cookie).
 
     Wrong keys count towards the same per-address limit as wrong keys on any other path (429)."""
-    keyring = _keyring(request)
     if not keyring.enabled:
         return SessionOut(auth_required=False, authenticated=True)
-    throttle: FailureThrottle = request.app.state.throttle
     address = client_address(request.scope)
     wait = throttle.retry_after(address)
     if wait is not None:
@@ -75,14 +64,11 @@ def open_session(body: SessionIn, request: Request, response: Response) -> Respo
     if key is None:
         throttle.failed(address)
         raise Unauthorized("the API key is not valid")
-    services = _services(request)
     previous = session_token(dict(request.scope["headers"]))
     if previous:
-        services.sessions.close(previous)
-    lifetime = timedelta(hours=services.settings.session_hours)
-    token = services.sessions.open(
-        key_name=key.name, fingerprint=key_fingerprint(key.secret), lifetime=lifetime
-    )
+        sessions.close(previous)
+    lifetime = timedelta(hours=settings.session_hours)
+    token = sessions.open(key_name=key.name, fingerprint=key_fingerprint(key.secret), lifetime=lifetime)
     response.set_cookie(
         COOKIE,
         token,
@@ -96,10 +82,12 @@ def open_session(body: SessionIn, request: Request, response: Response) -> Respo
 
 
 @router.delete("/api/v1/session", response_model=SessionOut)
-def close_session(request: Request, response: Response) -> SessionOut:
+def close_session(
+    request: Request, response: Response, keyring: KeyringDep, sessions: SessionsDep
+) -> SessionOut:
     """End this browser's session: the cookie is deleted and its token refused from now on."""
     token = session_token(dict(request.scope["headers"]))
     if token:
-        _services(request).sessions.close(token)
+        sessions.close(token)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-    return SessionOut(auth_required=_keyring(request).enabled, authenticated=False)
+    return SessionOut(auth_required=keyring.enabled, authenticated=False)

@@ -21,7 +21,7 @@ from transcriber.api.security import (
     KeyRing,
     SecurityHeadersMiddleware,
 )
-from transcriber.api.services import Services
+from transcriber.api.state import AppState, app_state, set_app_state
 from transcriber.config import Settings
 from transcriber.db import create_db_engine, migrate
 from transcriber.model_catalog import ModelCatalog
@@ -42,9 +42,10 @@ Errors come as `{"code": ..., "detail": ...}`.
 
 def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) -> FastAPI:
     """Build the application. ``environ`` supplies the ``WHISPER_*`` baseline (default: os.environ)."""
-    base_recognition = recognition.from_environ(os.environ if environ is None else environ)
+    baseline = recognition.from_environ(os.environ if environ is None else environ)
     inline_keys = settings.api_keys.get_secret_value() if settings.api_keys else None
     keyring = KeyRing(inline_keys, settings.api_keys_file)
+    throttle = FailureThrottle()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,24 +55,35 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         store = SqlTaskStore(engine)
         storage = UploadStorage(settings.uploads_dir)
         storage.clean_incoming()
-        services = Services(
-            settings=settings,
-            store=store,
-            storage=storage,
-            catalog=ModelCatalog(settings.models_dir),
-            base_recognition=base_recognition,
-            sessions=SqlSessionStore(engine),
+        supervisor = WorkerSupervisor(settings, store) if settings.worker.enabled else None
+        set_app_state(
+            app,
+            AppState(
+                settings=settings,
+                store=store,
+                storage=storage,
+                catalog=ModelCatalog(settings.models_dir),
+                baseline=baseline,
+                sessions=SqlSessionStore(engine),
+                keyring=keyring,
+                throttle=throttle,
+            ),
         )
-        if settings.worker.enabled:
-            services.supervisor = WorkerSupervisor(settings, store)
-            services.supervisor.start()
-        app.state.services = services
+        if supervisor is not None:
+            supervisor.start()
         try:
             yield
         finally:
-            if services.supervisor is not None:
-                services.supervisor.stop()
+            if supervisor is not None:
+                supervisor.stop()
             engine.dispose()
+
+    def sessions() -> SqlSessionStore | None:
+        """The web UI's sessions, once the lifespan has opened the database."""
+        try:
+            return app_state(app).sessions
+        except LookupError:
+            return None
 
     app = FastAPI(
         title="Transcriber",
@@ -82,13 +94,11 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         docs_url=None,
         redoc_url=None,
     )
-    app.state.keyring = keyring
-    app.state.throttle = FailureThrottle()
     errors.install(app)
     docs.install(app)
     # Middleware added last runs first: CORS answers preflights, then security headers wrap every
     # answer, then the Host/Origin rule, the body limits and last the key check.
-    app.add_middleware(ApiKeyMiddleware, keyring=keyring, throttle=app.state.throttle)
+    app.add_middleware(ApiKeyMiddleware, keyring=keyring, throttle=throttle, sessions=sessions)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(
         HostOriginMiddleware,

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from transcriber.api.deps import ServicesDep
-from transcriber.api.health import health_report
-from transcriber.api.schemas import ERROR_RESPONSES, TaskPage
-from transcriber.api.services import Services
-from transcriber.api.tasks import queue_load, task_out
+from transcriber.api.deps import StoreDep, WorkerSettingsDep
+from transcriber.api.presenters import task_page
+from transcriber.api.schemas import ERROR_RESPONSES
+from transcriber.config import WorkerSettings
 from transcriber.domain import TaskStatus
+from transcriber.service.health import health_report
+from transcriber.service.tasks import list_tasks
+from transcriber.store import SqlTaskStore
 
 router = APIRouter(tags=["events"], responses=ERROR_RESPONSES)
 
@@ -37,25 +39,20 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def tasks_json(services: Services, statuses: Sequence[TaskStatus] | None, limit: int) -> str:
-    items, total = services.store.list_tasks(statuses=statuses, limit=limit)
-    load = queue_load(services)
-    page = TaskPage(
-        tasks=[task_out(t, services, with_results=False, load=load) for t in items],
-        total=total,
-        limit=limit,
-        offset=0,
-    )
-    return page.model_dump_json()
+def tasks_json(
+    *, store: SqlTaskStore, worker_settings: WorkerSettings, statuses: Sequence[TaskStatus] | None, limit: int
+) -> str:
+    found = list_tasks(store=store, worker_settings=worker_settings, statuses=statuses, limit=limit)
+    return task_page(found, limit=limit, offset=0).model_dump_json()
 
 
 def _steady(worker: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if worker is None else {k: v for k, v in worker.items() if k != "heartbeat_age_seconds"}
 
 
-def health_json(services: Services) -> tuple[str, str]:
+def health_json(*, store: SqlTaskStore, worker_settings: WorkerSettings) -> tuple[str, str]:
     """The health report as JSON, and a digest of it that ignores the ever-growing heartbeat ages."""
-    report = health_report(services)
+    report = health_report(store=store, worker_settings=worker_settings)
     steady = {
         **report,
         "worker": _steady(report["worker"]),
@@ -67,10 +64,11 @@ def health_json(services: Services) -> tuple[str, str]:
 
 async def stream(
     request: Request,
-    services: Services,
+    *,
+    store: SqlTaskStore,
+    worker_settings: WorkerSettings,
     statuses: Sequence[TaskStatus] | None,
     limit: int,
-    *,
     tick: float = TICK_SECONDS,
 ) -> AsyncIterator[str]:
     """Send ``tasks`` when the list changes, ``health`` when it changes or every few seconds,
@@ -81,11 +79,15 @@ async def stream(
     first = True
     while not await request.is_disconnected():
         now = time.monotonic()
-        tasks = await run_in_threadpool(tasks_json, services, statuses, limit)
+        tasks = await run_in_threadpool(
+            tasks_json, store=store, worker_settings=worker_settings, statuses=statuses, limit=limit
+        )
         if (tasks_digest := digest(tasks)) != sent_tasks:
             sent_tasks, last_sent = tasks_digest, now
             yield sse("tasks", tasks)
-        health, health_digest = await run_in_threadpool(health_json, services)
+        health, health_digest = await run_in_threadpool(
+            health_json, store=store, worker_settings=worker_settings
+        )
         if first or health_digest != sent_health or now - health_at >= HEALTH_SECONDS:
             sent_health, health_at, last_sent = health_digest, now, now
             yield sse("health", health)
@@ -103,7 +105,8 @@ async def stream(
 )
 async def events(
     request: Request,
-    services: ServicesDep,
+    store: StoreDep,
+    worker_settings: WorkerSettingsDep,
     status: Annotated[list[TaskStatus] | None, Query(description="Filter; repeat for several")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> StreamingResponse:
@@ -119,7 +122,7 @@ async def events(
     polling `GET /api/v1/tasks`.
     """
     return StreamingResponse(
-        stream(request, services, status, limit),
+        stream(request, store=store, worker_settings=worker_settings, statuses=status, limit=limit),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

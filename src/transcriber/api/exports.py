@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from transcriber.api.deps import ServicesDep
+from transcriber.api.deps import StoreDep
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.domain import TaskStatus, Transcript, task_warnings
-from transcriber.errors import Conflict, NotFound
+from transcriber.errors import NotFound
 from transcriber.exporters import FORMATS, content_disposition, export_filename
+from transcriber.service import tasks
 
 router = APIRouter(tags=["export"], responses=ERROR_RESPONSES)
 
@@ -19,26 +19,14 @@ router = APIRouter(tags=["export"], responses=ERROR_RESPONSES)
     response_class=Response,
     responses={200: {"content": {f.media_type.split(";")[0]: {} for f in FORMATS.values()}}},
 )
-def export(task_id: str, fmt: str, services: ServicesDep) -> Response:
+def export(task_id: str, fmt: str, store: StoreDep) -> Response:
     """The transcript as `txt`, `srt`, `vtt` or `json` (with `task_id`, `language`, `duration`,
     `text`, `phrases`, `warnings`: e.g. audio that could not be decoded). 409 until the task is COMPLETED."""
     export_format = FORMATS.get(fmt.lower())
     if export_format is None:
         raise NotFound(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    task = services.store.get_task(task_id)
-    if task is None:
-        raise NotFound(f"task {task_id} not found")
-    if task.status != TaskStatus.COMPLETED:
-        raise Conflict(f"task {task_id} is {task.status.value}; export is available once it is COMPLETED")
-    transcript = Transcript(
-        task_id=task.id,
-        language=task.language,
-        duration=task.duration or 0.0,
-        phrases=services.store.get_phrases(task.id),
-        source_name=task.source_name,
-        warnings=task_warnings(undecoded_seconds=task.undecoded_seconds),
-    )
-    filename = export_filename(task.source_name, task.id, export_format.name)
+    transcript = tasks.transcript(store=store, task_id=task_id)
+    filename = export_filename(transcript.source_name, transcript.task_id, export_format.name)
     return Response(
         content=export_format.render(transcript).encode("utf-8"),
         media_type=export_format.media_type,

@@ -1,32 +1,55 @@
 """Receiving a file from a request body, streamed to disk: multipart (``file`` field) or the bare body.
 
 Nothing is held in memory beyond one chunk; the size limit is enforced while streaming; a file that is
-not accepted leaves nothing behind.
+not accepted leaves nothing behind. What happens to the bytes (the limits, the disk-space floor, the
+probe, the record) is the use case's, :mod:`transcriber.service.uploads`; this module only reads HTTP.
 """
 
 from __future__ import annotations
 
-import errno
 import re
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Request
+from fastapi import Query, Request
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from transcriber import media
 from transcriber.api.multipart import FormParser, boundary_of
-from transcriber.api.services import Services
-from transcriber.decoding import DecodeLimits, too_long_message
-from transcriber.errors import BadRequest, InsufficientStorage, RecordingTooLong, TooLarge
-from transcriber.storage import IncomingFile, display_name, new_upload_id, safe_extension
-from transcriber.store import UploadRecord
+from transcriber.config import LimitSettings
+from transcriber.errors import BadRequest
+from transcriber.service.uploads import DiskGuard, disk_errors, open_guard, receive_upload, write_limited
+from transcriber.storage import IncomingFile, UploadStorage
+from transcriber.store import SqlTaskStore, UploadRecord
 
 FIELD = "file"
+MULTIPART_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FIELD],
+                    "properties": {FIELD: {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("application/octet-stream", "audio/*", "video/*")
+        },
+    }
+}
+FileName = Annotated[
+    str | None,
+    Query(description="Original file name (UTF-8, URL-encoded); or send header X-File-Name", max_length=1000),
+]
 _FILENAME_STAR = re.compile(r"""filename\*\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
 
 
@@ -51,39 +74,6 @@ def filename_from_disposition(value: bytes) -> tuple[str, str | None]:
             pass
     raw = params.get(b"filename")
     return name, _decode_header(raw) if raw is not None else None
-
-
-DISK_CHECK_EVERY = 32 * 1024**2
-
-
-class DiskGuard:
-    """Refuses an upload before and while it streams if the disk would drop below the free-space floor."""
-
-    def __init__(self, folder: Path, min_free: int) -> None:
-        self.folder = folder
-        self.min_free = min_free
-        self._next_check = 0
-
-    def check(self, written: int) -> None:
-        if written < self._next_check:
-            return
-        self._next_check = written + DISK_CHECK_EVERY
-        if shutil.disk_usage(self.folder).free < self.min_free + DISK_CHECK_EVERY:
-            raise InsufficientStorage(
-                "not enough free disk space for the upload; free some space on the server "
-                "(old uploads and tasks can be deleted through the API)"
-            )
-
-
-@contextmanager
-def disk_errors() -> Iterator[None]:
-    """An OS 'disk full' while writing becomes 507, not a 500."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InsufficientStorage("the disk is full; the upload was not stored") from None
-        raise
 
 
 class FileFieldSink:
@@ -112,29 +102,14 @@ class FileFieldSink:
         self._in_file = False
 
 
-def write_limited(incoming: IncomingFile, data: bytes, max_bytes: int, guard: DiskGuard) -> None:
-    if incoming.size + len(data) > max_bytes:
-        raise TooLarge(
-            f"the file is larger than the limit of {max_bytes / 1024**2:.1f} MiB "
-            "(TRANSCRIBE_LIMITS__MAX_UPLOAD_BYTES)"
-        )
-    guard.check(incoming.size)
-    with disk_errors():
-        incoming.write(data)
-
-
-def _guard(services: Services) -> DiskGuard:
-    guard = DiskGuard(services.storage.root, services.settings.limits.min_free_disk_bytes)
-    guard.check(0)
-    return guard
-
-
-async def receive_multipart(request: Request, services: Services) -> UploadRecord:
+async def receive_multipart(
+    request: Request, *, store: SqlTaskStore, storage: UploadStorage, limits: LimitSettings
+) -> UploadRecord:
     """Stream a multipart body's ``file`` field to disk, probe it, and register the upload."""
     boundary = boundary_of(request.headers.get("content-type", ""))
-    guard = _guard(services)
-    incoming = services.storage.incoming()
-    sink = FileFieldSink(incoming, services.settings.limits.max_upload_bytes, guard)
+    guard = open_guard(storage=storage, limits=limits)
+    incoming = storage.incoming()
+    sink = FileFieldSink(incoming, limits.max_upload_bytes, guard)
     parser = FormParser(boundary, sink)
     try:
         async for chunk in request.stream():
@@ -145,7 +120,14 @@ async def receive_multipart(request: Request, services: Services) -> UploadRecor
             raise BadRequest("the multipart body has no field named 'file'")
         with disk_errors():
             incoming.close()
-        return await run_in_threadpool(store_upload, services, incoming, sink.filename)
+        return await run_in_threadpool(
+            receive_upload,
+            store=store,
+            storage=storage,
+            limits=limits,
+            incoming=incoming,
+            filename=sink.filename,
+        )
     except ValueError as exc:  # python-multipart reports malformed bodies as ValueError subclasses
         incoming.discard()
         raise BadRequest(f"malformed multipart body: {exc}") from None
@@ -168,41 +150,27 @@ def raw_file_name(request: Request, name: str | None) -> str | None:
     return None
 
 
-async def receive_raw(request: Request, services: Services, filename: str | None) -> UploadRecord:
+async def receive_raw(
+    request: Request,
+    *,
+    store: SqlTaskStore,
+    storage: UploadStorage,
+    limits: LimitSettings,
+    filename: str | None,
+) -> UploadRecord:
     """Stream a bare request body (the whole body is the file) to disk, probe it, register it."""
-    guard = _guard(services)
-    incoming = services.storage.incoming()
-    limit = services.settings.limits.max_upload_bytes
+    guard = open_guard(storage=storage, limits=limits)
+    incoming = storage.incoming()
+    limit = limits.max_upload_bytes
     try:
         async for chunk in request.stream():
             if chunk:
                 await run_in_threadpool(write_limited, incoming, chunk, limit, guard)
         with disk_errors():
             incoming.close()
-        return await run_in_threadpool(store_upload, services, incoming, filename)
+        return await run_in_threadpool(
+            receive_upload, store=store, storage=storage, limits=limits, incoming=incoming, filename=filename
+        )
     except BaseException:
         incoming.discard()
         raise
-
-
-def store_upload(services: Services, incoming: IncomingFile, filename: str | None) -> UploadRecord:
-    """Probe a received file; if it is audio we can decode, move it into storage and record it."""
-    limits = DecodeLimits.of(services.settings.limits)
-    info = media.probe(incoming.path, limits=limits)
-    longest = services.settings.limits.max_duration_seconds
-    if info.duration > longest:
-        raise RecordingTooLong(too_long_message(info.duration, longest))
-    upload_id = new_upload_id()
-    name = display_name(filename)
-    ext = media.file_extension(info.format, safe_extension(name))
-    stored_name = f"{upload_id}.{ext}"
-    services.storage.commit(incoming, stored_name)
-    return services.store.add_upload(
-        upload_id=upload_id,
-        original_name=name,
-        stored_name=stored_name,
-        size=incoming.size,
-        duration=info.duration,
-        format=info.format,
-        sha256=incoming.sha256,
-    )

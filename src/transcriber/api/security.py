@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -36,6 +36,8 @@ OPEN_PATHS = frozenset(
 )
 OPEN_PREFIXES = ("/static/", "/docs-assets/")
 SESSION_PATH = "/api/v1/session"
+Sessions = Callable[[], SqlSessionStore | None]
+"""The web UI's sessions: None until the application's lifespan has opened the database."""
 MISSING_KEY = "an API key is required: send the header 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 
 CSP = (
@@ -226,10 +228,11 @@ def too_many_failures(retry_after: int) -> UTF8JSONResponse:
 class ApiKeyMiddleware:
     """Refuses requests without a valid key (401) when keys are configured; marks the scope's state."""
 
-    def __init__(self, app: ASGIApp, keyring: KeyRing, throttle: FailureThrottle) -> None:
+    def __init__(self, app: ASGIApp, keyring: KeyRing, throttle: FailureThrottle, sessions: Sessions) -> None:
         self.app = app
         self.keyring = keyring
         self.throttle = throttle
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -268,10 +271,9 @@ class ApiKeyMiddleware:
 
     async def _session_key(self, scope: Scope, headers: dict[bytes, bytes]) -> ApiKey | None:
         token = session_token(headers)
-        services = getattr(scope["app"].state, "services", None) if "app" in scope else None
-        if not token or services is None:
+        sessions = self.sessions() if token else None
+        if not token or sessions is None:
             return None
-        sessions: SqlSessionStore = services.sessions
         found = await run_in_threadpool(sessions.find, token)
         return self.keyring.current(found.key_name, found.key_fingerprint) if found else None
 

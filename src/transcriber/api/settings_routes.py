@@ -6,42 +6,39 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
-from transcriber import recognition, usability
-from transcriber.api import health
-from transcriber.api.deps import ServicesDep
+from transcriber import recognition
+from transcriber.api.deps import BaselineDep, CatalogDep, StoreDep, WorkerSettingsDep
 from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.api.services import Services
-from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable
+from transcriber.errors import BadRequest
+from transcriber.service import health, settings
 
 router = APIRouter(tags=["settings"], responses=ERROR_RESPONSES)
 
 EXAMPLE = {"WHISPER_LANGUAGE": "ru", "WHISPER_BEAM": 5, "WHISPER_PROMPT": ""}
-
-
-def current(services: Services) -> recognition.RecognitionSettings:
-    return recognition.apply_overrides(services.base_recognition, services.store.get_settings())
-
 
 READ_ONLY = ("fallback",)
 """Keys of the GET answer that are not settings: a POST of that answer as it is ignores them."""
 
 
 @router.get("/api/v1/settings")
-def get_settings(services: ServicesDep) -> dict[str, Any]:
+def get_settings(
+    store: StoreDep, baseline: BaselineDep, worker_settings: WorkerSettingsDep
+) -> dict[str, Any]:
     """The saved value of every WHISPER_* setting, and `fallback`: null, or, while the saved model,
     device or compute type cannot be loaded, `{reason, in_force: {model, device, compute_type},
     worker}`: tasks then run with settings that load (the last that worked, else the environment's,
     else the defaults) until the setting is changed."""
-    return {**recognition.public_dict(current(services)), "fallback": _fallback(services)}
-
-
-def _fallback(services: Services) -> dict[str, Any] | None:
-    return health.settings_fallback(health.worker_rows(services))
+    values = recognition.public_dict(settings.effective(store=store, baseline=baseline))
+    fallback = health.fallback_in_force(store=store, worker_settings=worker_settings)
+    return {**values, "fallback": fallback}
 
 
 @router.post("/api/v1/settings")
 def update_settings(
-    services: ServicesDep, update: dict[str, Any] = Body(..., examples=[EXAMPLE])
+    store: StoreDep,
+    catalog: CatalogDep,
+    baseline: BaselineDep,
+    update: dict[str, Any] = Body(..., examples=[EXAMPLE]),
 ) -> dict[str, Any]:
     """Change settings: `{"WHISPER_BEAM": 5}`. An empty string or null resets a key to its default.
     An invalid value gets 422 naming the key, and nothing is applied; so does a model, device or
@@ -49,37 +46,12 @@ def update_settings(
     here). A change of model, device or compute type reloads the model before the next task."""
     if not isinstance(update, dict):
         raise BadRequest("send a JSON object of WHISPER_* keys")
-    changes = recognition.normalise_update({k: v for k, v in update.items() if k not in READ_ONLY})
-    stored = services.store.get_settings()
-    merged = {**stored, **changes}
-    overrides = {k: v for k, v in merged.items() if v is not None}
-    before = current(services)
-    after = recognition.apply_overrides(services.base_recognition, overrides)
-    if "WHISPER_MODEL" in changes and changes["WHISPER_MODEL"] is not None:
-        try:
-            services.catalog.check_name(after.model, trusted=False)
-        except ModelUnavailable as exc:
-            raise InvalidSettings("WHISPER_MODEL", exc.detail) from None
-    if before.engine_key() != after.engine_key():
-        # A model, device or compute type that cannot work here is refused, not saved: otherwise
-        # every later task would run into it.
-        usability.check_usable(after, catalog=services.catalog)
-    # Store values as validated (typed), so the database never holds a string where a number belongs.
-    typed = recognition.public_dict(after)
-    services.store.save_settings(
-        {k: (typed[k] if v is not None else None) for k, v in changes.items()},
-        bump_model=before.engine_key() != after.engine_key(),
-    )
-    return typed
+    changes = {k: v for k, v in update.items() if k not in READ_ONLY}
+    after = settings.update_settings(store=store, catalog=catalog, baseline=baseline, update=changes)
+    return recognition.public_dict(after)
 
 
 @router.get("/api/v1/settings/schema")
-def settings_schema(services: ServicesDep) -> list[dict[str, Any]]:
+def settings_schema(store: StoreDep, baseline: BaselineDep) -> list[dict[str, Any]]:
     """Each setting with its current value, default and explanation (for forms)."""
-    values = recognition.public_dict(current(services))
-    baseline = recognition.public_dict(services.base_recognition)
-    rows = recognition.describe()
-    for row in rows:
-        row["value"] = values[row["key"]]
-        row["default"] = baseline[row["key"]]
-    return rows
+    return settings.describe_settings(store=store, baseline=baseline)

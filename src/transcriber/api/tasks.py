@@ -2,218 +2,118 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from transcriber import recognition, usability
-from transcriber.api.deps import ServicesDep
-from transcriber.api.receiving import raw_file_name, receive_multipart, receive_raw
+from transcriber.api.deps import BaselineDep, CatalogDep, LimitsDep, StorageDep, StoreDep, WorkerSettingsDep
+from transcriber.api.presenters import created_task, task_out, task_page
+from transcriber.api.receiving import RAW_BODY, raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import (
     ERROR_RESPONSES,
     CreatedTask,
     CreateTaskIn,
     DeletedOut,
-    PhraseOut,
     ResetOut,
-    Results,
     TaskOut,
     TaskPage,
     TranscribeParams,
-    WarningOut,
 )
-from transcriber.api.services import Services
-from transcriber.api.uploads import RAW_BODY
-from transcriber.domain import TaskStatus, task_warnings
-from transcriber.errors import BadRequest, InvalidSettings, ModelUnavailable, NotFound, QueueFull
-from transcriber.estimates import pending_eta
-from transcriber.store import QueueLoad, TaskRecord, UploadRecord
+from transcriber.domain import TaskStatus
+from transcriber.service import tasks
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
 
-def queue_load(services: Services) -> QueueLoad:
-    stale = timedelta(seconds=services.settings.worker.stale_after_seconds)
-    return services.store.queue_load(stale_after=stale)
-
-
-def task_out(
-    task: TaskRecord, services: Services, *, with_results: bool, load: QueueLoad | None = None
-) -> TaskOut:
-    results = None
-    if with_results and task.status == TaskStatus.COMPLETED:
-        phrases = services.store.get_phrases(task.id)
-        results = Results(phrases=[PhraseOut(start=p.start, end=p.end, text=p.text) for p in phrases])
-    return TaskOut(
-        task_id=task.id,
-        status=task.status,
-        queue_position=task.queue_position,
-        progress=task.progress,
-        progress_estimated=task.progress_estimated and task.status == TaskStatus.IN_PROGRESS,
-        eta_seconds=(
-            pending_eta(task, load or queue_load(services))
-            if task.status == TaskStatus.PENDING
-            else task.eta_seconds
-        ),
-        error=task.error,
-        language=task.language,
-        duration=task.duration,
-        upload_id=task.upload_id,
-        file_name=task.source_name,
-        options=task.options,
-        created_at=task.created_at,
-        started_at=task.started_at,
-        finished_at=task.finished_at,
-        results=results,
-        warnings=[
-            WarningOut(code=w.code, seconds=w.seconds, message=w.message)
-            for w in task_warnings(undecoded_seconds=task.undecoded_seconds)
-        ],
-    )
-
-
-def _find_upload(body: CreateTaskIn, services: Services) -> UploadRecord:
-    if body.upload_id:
-        record = services.store.get_upload(body.upload_id)
-        if record is None:
-            raise NotFound(f"upload {body.upload_id} not found; upload the file first")
-        return record
-    if not body.file_path:
-        raise BadRequest("give file_path (the stored_path from /api/v1/upload) or upload_id")
-    stored_name = services.storage.resolve_client_path(body.file_path)
-    record = services.store.find_upload_by_stored_name(stored_name)
-    if record is None:
-        raise NotFound(
-            "no uploaded file at this file_path; upload it first with /api/v1/upload and pass the "
-            "stored_path it returns"
-        )
-    return record
-
-
-def _check_options(options: dict[str, Any], services: Services) -> None:
-    """Validate per-task options the way the worker will apply them; 422 naming the option."""
-    global_settings = recognition.apply_overrides(services.base_recognition, services.store.get_settings())
-    try:
-        recognition.apply_overrides(global_settings, recognition.task_overrides(options))
-    except InvalidSettings as exc:
-        option = {
-            str(recognition.RecognitionSettings.model_fields[f].alias): name
-            for name, f in recognition.TASK_OPTION_FIELDS.items()
-        }.get(exc.key, exc.key)
-        raise InvalidSettings(option, exc.detail.split(": ", 1)[-1]) from None
-    if options.get("model"):
-        try:
-            services.catalog.check_name(options["model"], trusted=False)
-        except ModelUnavailable as exc:
-            raise InvalidSettings("model", exc.detail) from None
-        usability.check_model(options["model"], catalog=services.catalog, key="model")
-
-
-def _admit(services: Services) -> None:
-    """Refuse new work (429 with Retry-After) while the queue is at its limit."""
-    limit = services.settings.limits.max_pending_tasks
-    pending = services.store.count_by_status()[TaskStatus.PENDING]
-    if pending >= limit:
-        raise QueueFull(
-            f"the queue is full ({pending} tasks waiting, limit {limit}); try again later", retry_after=60
-        )
-
-
-def _queue(services: Services, upload_id: str, options: dict[str, Any]) -> CreatedTask:
-    task = services.store.create_task(upload_id=upload_id, options=options)
-    return CreatedTask(
-        task_id=task.id,
-        status=task.status,
-        queue_position=task.queue_position,
-        upload_id=upload_id,
-        created_at=task.created_at,
-    )
-
-
 @router.post("/api/v1/create_task", response_model=CreatedTask)
-def create_task(body: CreateTaskIn, services: ServicesDep) -> CreatedTask:
+def create_task(
+    body: CreateTaskIn,
+    store: StoreDep,
+    storage: StorageDep,
+    catalog: CatalogDep,
+    baseline: BaselineDep,
+    limits: LimitsDep,
+) -> CreatedTask:
     """Queue a task for an uploaded file. `file_path` must be a `stored_path` from `/api/v1/upload`;
     any other path is refused (400) and never read."""
-    upload = _find_upload(body, services)
-    options = body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True)
-    _check_options(options, services)
-    _admit(services)
-    return _queue(services, upload.id, options)
+    task = tasks.create_task(
+        store=store,
+        storage=storage,
+        catalog=catalog,
+        baseline=baseline,
+        limits=limits,
+        upload_id=body.upload_id,
+        file_path=body.file_path,
+        options=body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True),
+    )
+    return created_task(task)
 
 
 @router.post("/api/v1/transcribe", response_model=CreatedTask, openapi_extra=RAW_BODY)
 async def transcribe(
     request: Request,
-    services: ServicesDep,
+    store: StoreDep,
+    storage: StorageDep,
+    catalog: CatalogDep,
+    baseline: BaselineDep,
+    limits: LimitsDep,
     params: Annotated[TranscribeParams, Query()],
 ) -> CreatedTask:
     """Upload and create the task in one call: the file as the whole body (or multipart field
     `file`), the name in `?name=`, per-task options as query parameters. Options are checked
     before the file is received."""
     chosen = params.model_dump(exclude={"name"}, exclude_none=True)
-    _check_options(chosen, services)
-    _admit(services)
+    tasks.admit_task(store=store, catalog=catalog, baseline=baseline, limits=limits, options=chosen)
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
-        upload = await receive_multipart(request, services)
+        upload = await receive_multipart(request, store=store, storage=storage, limits=limits)
     else:
-        upload = await receive_raw(request, services, raw_file_name(request, params.name))
-    return _queue(services, upload.id, chosen)
-
-
-def _get(task_id: str, services: Services) -> TaskRecord:
-    task = services.store.get_task(task_id)
-    if task is None:
-        raise NotFound(f"task {task_id} not found")
-    return task
+        filename = raw_file_name(request, params.name)
+        upload = await receive_raw(request, store=store, storage=storage, limits=limits, filename=filename)
+    return created_task(tasks.queue_task(store=store, upload_id=upload.id, options=chosen))
 
 
 @router.get("/api/v1/status/{task_id}", response_model=TaskOut)
-def status(task_id: str, services: ServicesDep) -> TaskOut:
+def status(task_id: str, store: StoreDep, worker_settings: WorkerSettingsDep) -> TaskOut:
     """Status, queue position, progress and ETA; `results.phrases` when COMPLETED."""
-    return task_out(_get(task_id, services), services, with_results=True)
+    return task_out(tasks.show_task(store=store, worker_settings=worker_settings, task_id=task_id))
 
 
 @router.get("/api/v1/tasks", response_model=TaskPage)
 def list_tasks(
-    services: ServicesDep,
+    store: StoreDep,
+    worker_settings: WorkerSettingsDep,
     status: Annotated[list[TaskStatus] | None, Query(description="Filter; repeat for several")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> TaskPage:
     """Tasks, newest first, without results."""
-    items, total = services.store.list_tasks(statuses=status, limit=limit, offset=offset)
-    load = queue_load(services)
-    return TaskPage(
-        tasks=[task_out(t, services, with_results=False, load=load) for t in items],
-        total=total,
-        limit=limit,
-        offset=offset,
+    found = tasks.list_tasks(
+        store=store, worker_settings=worker_settings, statuses=status, limit=limit, offset=offset
     )
+    return task_page(found, limit=limit, offset=offset)
 
 
 @router.get("/api/v1/tasks/{task_id}", response_model=TaskOut)
-def get_task(task_id: str, services: ServicesDep) -> TaskOut:
+def get_task(task_id: str, store: StoreDep, worker_settings: WorkerSettingsDep) -> TaskOut:
     """One task with its results when COMPLETED."""
-    return task_out(_get(task_id, services), services, with_results=True)
+    return task_out(tasks.show_task(store=store, worker_settings=worker_settings, task_id=task_id))
 
 
 @router.post("/api/v1/cancel/{task_id}", response_model=TaskOut)
-def cancel(task_id: str, services: ServicesDep) -> TaskOut:
+def cancel(task_id: str, store: StoreDep, worker_settings: WorkerSettingsDep) -> TaskOut:
     """Cancel a pending task at once, or stop a running one within seconds. 409 if already finished."""
-    return task_out(services.store.cancel_task(task_id), services, with_results=False)
+    return task_out(tasks.cancel_task(store=store, worker_settings=worker_settings, task_id=task_id))
 
 
 @router.delete("/api/v1/tasks/{task_id}", response_model=DeletedOut)
-def delete_task(task_id: str, services: ServicesDep) -> DeletedOut:
+def delete_task(task_id: str, store: StoreDep) -> DeletedOut:
     """Delete a finished task and its results (409 while pending or running: cancel it first)."""
-    services.store.delete_task(task_id)
+    tasks.delete_task(store=store, task_id=task_id)
     return DeletedOut(deleted=task_id)
 
 
 @router.post("/api/v1/reset", response_model=ResetOut)
-def reset(services: ServicesDep) -> ResetOut:
+def reset(store: StoreDep) -> ResetOut:
     """Hard reset: cancel every pending task (kept in history as CANCELLED) and reload the model."""
-    cancelled = services.store.cancel_pending()
-    generation = services.store.bump_model_generation()
-    return ResetOut(cancelled=cancelled, model_generation=generation)
+    done = tasks.reset(store=store)
+    return ResetOut(cancelled=done.cancelled, model_generation=done.model_generation)

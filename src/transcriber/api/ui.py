@@ -1,4 +1,4 @@
-"""The web UI: ``/`` serves the page, ``/static`` its assets, and uploads are playable in the browser.
+"""The web UI: ``/`` serves the page, ``/static`` its assets (an upload's audio is in ``uploads``).
 
 The UI is plain HTML, CSS and JavaScript modules from the package's ``static`` folder: no build step and
 nothing loaded from another host, so it works on a machine without internet access.
@@ -6,7 +6,6 @@ nothing loaded from another host, so it works on a machine without internet acce
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from pathlib import Path
 
@@ -15,31 +14,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
-from transcriber.api.deps import ServicesDep
-from transcriber.api.schemas import ERROR_RESPONSES
-from transcriber.errors import NotFound
-
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
-
-# The browser must get an audio type it recognises; the system's mime.types may lack some of these.
-AUDIO_TYPES = {
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-    "ogg": "audio/ogg",
-    "oga": "audio/ogg",
-    "opus": "audio/ogg",
-    "m4a": "audio/mp4",
-    "aac": "audio/aac",
-    "wma": "audio/x-ms-wma",
-    "amr": "audio/amr",
-    "webm": "audio/webm",
-    "mp4": "video/mp4",
-    "mkv": "video/x-matroska",
-    "mov": "video/quicktime",
-    "avi": "video/x-msvideo",
-}
-
 
 # Explicit, because a system's MIME table can be wrong (Windows may map .js to text/plain, and the
 # browser then refuses to run the module).
@@ -66,11 +41,6 @@ class StaticAssets(StaticFiles):
         return response
 
 
-def media_type_of(stored_name: str) -> str:
-    ext = stored_name.rsplit(".", 1)[-1].lower() if "." in stored_name else ""
-    return AUDIO_TYPES.get(ext) or mimetypes.guess_type(stored_name)[0] or "application/octet-stream"
-
-
 router = APIRouter()
 router.mount("/static", StaticAssets(directory=STATIC_DIR), name="static")
 
@@ -81,30 +51,4 @@ def index() -> FileResponse:
         STATIC_DIR / "index.html",
         media_type="text/html; charset=utf-8",
         headers={"Cache-Control": "no-cache"},
-    )
-
-
-@router.get(
-    "/api/v1/uploads/{upload_id}/audio",
-    tags=["uploads"],
-    response_class=FileResponse,
-    responses={
-        **ERROR_RESPONSES,
-        200: {"content": {"audio/*": {}}, "description": "The file"},
-        206: {"content": {"audio/*": {}}, "description": "Part of the file (a `Range` request)"},
-    },
-)
-def upload_audio(upload_id: str, services: ServicesDep) -> FileResponse:
-    """The uploaded file itself, for playback; supports HTTP `Range` (seeking in a player)."""
-    record = services.store.get_upload(upload_id)
-    if record is None:
-        raise NotFound(f"upload {upload_id} not found")
-    path = services.storage.path_of(record.stored_name)  # from our own record, never from the client
-    if not path.is_file():
-        raise NotFound(f"the file of upload {upload_id} is missing from the storage")
-    return FileResponse(
-        path,
-        media_type=media_type_of(record.stored_name),
-        filename=record.original_name,
-        content_disposition_type="inline",
     )

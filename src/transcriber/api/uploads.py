@@ -1,102 +1,113 @@
-"""Uploads: multipart (the seed's contract) or a bare body (simplest from 1C), listed and deleted."""
+"""Uploads: multipart (the seed's contract) or a bare body (simplest from 1C), listed, deleted, and
+served back for playback in the browser."""
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
 
-from transcriber.api.deps import ServicesDep
-from transcriber.api.receiving import FIELD, raw_file_name, receive_multipart, receive_raw
+from transcriber.api.deps import LimitsDep, StorageDep, StoreDep
+from transcriber.api.presenters import public_upload
+from transcriber.api.receiving import (
+    MULTIPART_BODY,
+    RAW_BODY,
+    FileName,
+    raw_file_name,
+    receive_multipart,
+    receive_raw,
+)
 from transcriber.api.schemas import ERROR_RESPONSES, DeletedOut, UploadList, UploadOut
-from transcriber.api.services import Services
-from transcriber.errors import NotFound
-from transcriber.store import UploadRecord
+from transcriber.service import uploads
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
 
-MULTIPART_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [FIELD],
-                    "properties": {FIELD: {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
+# The browser must get an audio type it recognises; the system's mime.types may lack some of these.
+AUDIO_TYPES = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "wma": "audio/x-ms-wma",
+    "amr": "audio/amr",
+    "webm": "audio/webm",
+    "mp4": "video/mp4",
+    "mkv": "video/x-matroska",
+    "mov": "video/quicktime",
+    "avi": "video/x-msvideo",
 }
-RAW_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in ("application/octet-stream", "audio/*", "video/*")
-        },
-    }
-}
-FileName = Annotated[
-    str | None,
-    Query(description="Original file name (UTF-8, URL-encoded); or send header X-File-Name", max_length=1000),
-]
 
 
-def public_upload(record: UploadRecord, services: Services) -> UploadOut:
-    path = str(services.storage.path_of(record.stored_name))
-    return UploadOut(
-        id=record.id,
-        stored_path=path,
-        path=path,
-        name=record.original_name,
-        size=record.size,
-        duration=record.duration,
-        format=record.format,
-        uploaded_at=record.created_at,
-    )
+def media_type_of(stored_name: str) -> str:
+    ext = stored_name.rsplit(".", 1)[-1].lower() if "." in stored_name else ""
+    return AUDIO_TYPES.get(ext) or mimetypes.guess_type(stored_name)[0] or "application/octet-stream"
 
 
 @router.post("/api/v1/upload", response_model=UploadOut, openapi_extra=MULTIPART_BODY)
-async def upload(request: Request, services: ServicesDep) -> UploadOut:
+async def upload(request: Request, store: StoreDep, storage: StorageDep, limits: LimitsDep) -> UploadOut:
     """Upload an audio (or video) file as multipart field `file`. Returns `stored_path` for
     `/api/v1/create_task`. Unsupported content gets 415, an empty file 400, an oversized one 413.
     Bodies with LF-only line breaks (as the 1C draft in the original specification builds them)
     are accepted too."""
-    return public_upload(await receive_multipart(request, services), services)
+    record = await receive_multipart(request, store=store, storage=storage, limits=limits)
+    return public_upload(record, storage=storage)
 
 
 @router.post("/api/v1/upload_raw", response_model=UploadOut, openapi_extra=RAW_BODY)
-async def upload_raw(request: Request, services: ServicesDep, name: FileName = None) -> UploadOut:
+async def upload_raw(
+    request: Request, store: StoreDep, storage: StorageDep, limits: LimitsDep, name: FileName = None
+) -> UploadOut:
     """Upload a file sent as the whole request body (no multipart), e.g. from 1C with
     `HTTPЗапрос.УстановитьИмяФайлаТела()`. The name comes from `?name=` or the `X-File-Name` header."""
-    record = await receive_raw(request, services, raw_file_name(request, name))
-    return public_upload(record, services)
+    filename = raw_file_name(request, name)
+    record = await receive_raw(request, store=store, storage=storage, limits=limits, filename=filename)
+    return public_upload(record, storage=storage)
 
 
 @router.get("/api/v1/uploads", response_model=UploadList)
 def list_uploads(
-    services: ServicesDep,
+    store: StoreDep,
+    storage: StorageDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> UploadList:
     """Previously uploaded files, newest first."""
-    records = services.store.list_uploads(limit=limit, offset=offset)
-    return UploadList(files=[public_upload(r, services) for r in records])
+    records = store.list_uploads(limit=limit, offset=offset)
+    return UploadList(files=[public_upload(r, storage=storage) for r in records])
 
 
 @router.get("/api/v1/uploads/{upload_id}", response_model=UploadOut)
-def get_upload(upload_id: str, services: ServicesDep) -> UploadOut:
-    record = services.store.get_upload(upload_id)
-    if record is None:
-        raise NotFound(f"upload {upload_id} not found")
-    return public_upload(record, services)
+def get_upload(upload_id: str, store: StoreDep, storage: StorageDep) -> UploadOut:
+    return public_upload(uploads.get_upload(store=store, upload_id=upload_id), storage=storage)
 
 
 @router.delete("/api/v1/uploads/{upload_id}", response_model=DeletedOut)
-def delete_upload(upload_id: str, services: ServicesDep) -> DeletedOut:
+def delete_upload(upload_id: str, store: StoreDep, storage: StorageDep) -> DeletedOut:
     """Delete an upload and its file; refused (409) while any task uses it."""
-    record = services.store.delete_upload(upload_id)
-    services.storage.remove(record.stored_name)
+    uploads.delete_upload(store=store, storage=storage, upload_id=upload_id)
     return DeletedOut(deleted=upload_id)
+
+
+@router.get(
+    "/api/v1/uploads/{upload_id}/audio",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"audio/*": {}}, "description": "The file"},
+        206: {"content": {"audio/*": {}}, "description": "Part of the file (a `Range` request)"},
+    },
+)
+def upload_audio(upload_id: str, store: StoreDep, storage: StorageDep) -> FileResponse:
+    """The uploaded file itself, for playback; supports HTTP `Range` (seeking in a player)."""
+    record, path = uploads.upload_file(store=store, storage=storage, upload_id=upload_id)
+    return FileResponse(
+        path,
+        media_type=media_type_of(record.stored_name),
+        filename=record.original_name,
+        content_disposition_type="inline",
+    )

@@ -91,7 +91,7 @@ class Worker:
         self.store.register_worker(self.id, pid=os.getpid(), host=socket.gethostname())
 
     def global_settings(self) -> RecognitionSettings:
-        return recognition.apply_overrides(self.base_settings, self.store.get_settings())
+        return recognition.layered(base=self.base_settings, saved=self.store.get_settings())
 
     def settings_in_force(self) -> RecognitionSettings:
         """The global settings, with their model loaded; if the saved model, device or compute type
@@ -231,8 +231,8 @@ class Worker:
             self.store.fail_task(task.id, self.id, f"transcription failed: {type(exc).__name__}: {exc}")
 
     def _process(self, task: TaskRecord) -> None:
-        settings = recognition.apply_overrides(
-            self.settings_in_force(), recognition.task_overrides(_task_options(task.options))
+        settings = recognition.layered(
+            base=self.settings_in_force(), task=recognition.task_overrides(_task_options(task.options))
         )
         upload = self.store.get_upload(task.upload_id)
         if upload is None:

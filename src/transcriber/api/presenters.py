@@ -1,0 +1,77 @@
+"""Records as the HTTP API shows them: the response models built from what the use cases return.
+
+Shared by the routers (tasks, uploads) and the web UI's event stream, so none borrows another's.
+"""
+
+from __future__ import annotations
+
+from transcriber.api.schemas import (
+    CreatedTask,
+    PhraseOut,
+    Results,
+    TaskOut,
+    TaskPage,
+    UploadOut,
+    WarningOut,
+)
+from transcriber.domain import TaskStatus, task_warnings
+from transcriber.service.tasks import TaskList, TaskView
+from transcriber.storage import UploadStorage
+from transcriber.store import TaskRecord, UploadRecord
+
+
+def public_upload(record: UploadRecord, *, storage: UploadStorage) -> UploadOut:
+    path = str(storage.path_of(record.stored_name))
+    return UploadOut(
+        id=record.id,
+        stored_path=path,
+        path=path,
+        name=record.original_name,
+        size=record.size,
+        duration=record.duration,
+        format=record.format,
+        uploaded_at=record.created_at,
+    )
+
+
+def created_task(task: TaskRecord) -> CreatedTask:
+    return CreatedTask(
+        task_id=task.id,
+        status=task.status,
+        queue_position=task.queue_position,
+        upload_id=task.upload_id,
+        created_at=task.created_at,
+    )
+
+
+def task_out(view: TaskView) -> TaskOut:
+    task = view.task
+    results = None
+    if view.phrases is not None:
+        results = Results(phrases=[PhraseOut(start=p.start, end=p.end, text=p.text) for p in view.phrases])
+    return TaskOut(
+        task_id=task.id,
+        status=task.status,
+        queue_position=task.queue_position,
+        progress=task.progress,
+        progress_estimated=task.progress_estimated and task.status == TaskStatus.IN_PROGRESS,
+        eta_seconds=view.eta_seconds,
+        error=task.error,
+        language=task.language,
+        duration=task.duration,
+        upload_id=task.upload_id,
+        file_name=task.source_name,
+        options=task.options,
+        created_at=task.created_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        results=results,
+        warnings=[
+            WarningOut(code=w.code, seconds=w.seconds, message=w.message)
+            for w in task_warnings(undecoded_seconds=task.undecoded_seconds)
+        ],
+    )
+
+
+def task_page(tasks: TaskList, *, limit: int, offset: int) -> TaskPage:
+    return TaskPage(tasks=[task_out(v) for v in tasks.views], total=tasks.total, limit=limit, offset=offset)
