@@ -663,7 +663,7 @@ def test_content_disposition_of_export_filename_round_trips() -> None:
 def test_exporters_import_neither_fastapi_nor_faster_whisper() -> None:
     src = Path(__file__).resolve().parents[1] / "src"
     code = (
-        "import sys; import transcriber.exporters; "
+        "import sys; import transcriber.exporters, transcriber.subtitles; "
         "bad = sorted(m for m in sys.modules "
         "if m.split('.')[0] in {'fastapi', 'starlette', 'faster_whisper', 'ctranslate2'}); "
         "print(','.join(bad))"

@@ -232,7 +232,7 @@ class _Wrap:
 
 
 def _cut(tokens: Sequence[_Token], rules: SubtitleRules) -> Iterator[tuple[int, int]]:
-    """The ``(first, past_last)`` word ranges of a phrase's cues, cheapest cuts first (see the module)."""
+    """The ``(first, past_last)`` word ranges of a phrase's cues, in order, cut where it costs least."""
     count = len(tokens)
     budget = rules.cue_chars
     max_ms = to_milliseconds(rules.max_cue_seconds)
