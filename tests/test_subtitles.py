@@ -388,3 +388,44 @@ def test_real_speech_subtitles_keep_every_rule(settings: Settings, models_dir: P
         assert parse_srt(default.text) == check_subtitles(t)
         narrow = harness.client.get(f"/export/{task}.vtt", params={"max_line_chars": 20, "max_lines": 1})
         assert parse_vtt(narrow.text) == check_subtitles(t, SubtitleRules(max_line_chars=20, max_lines=1))
+
+
+@pytest.fixture(scope="module")
+def word_timings(models_dir: Path) -> dict[str, Transcript]:
+    """The recordings through faster-whisper itself with word timestamps on (tiny.en, beam 1): real
+    Whisper words, leading spaces and all, until the engine stores them on every phrase."""
+    from faster_whisper import WhisperModel
+
+    from transcriber.model_catalog import ModelCatalog
+
+    model = WhisperModel(
+        str(ModelCatalog(models_dir).prepare("tiny.en")), device="cpu", compute_type="int8", cpu_threads=2
+    )
+    transcripts = {}
+    for name in RECORDINGS:
+        segments, info = model.transcribe(str(repo_audio(name)), beam_size=1, word_timestamps=True)
+        phrases = [
+            Phrase(
+                s.start,
+                s.end,
+                s.text,
+                tuple(Word(w.start, w.end, w.word, w.probability) for w in s.words or ()),
+            )
+            for s in segments
+        ]
+        transcripts[name] = Transcript(task_id=name, language="en", duration=info.duration, phrases=phrases)
+    return transcripts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_real_word_timings_keep_every_rule(word_timings: dict[str, Transcript], name: str) -> None:
+    t = word_timings[name]
+    assert all(p.words for p in t.phrases)
+    assert any(p.words[0].word.startswith(" ") for p in t.phrases)
+    for rules in SWEEP_RULES:
+        cues = check_subtitles(t, rules)
+        assert len(cues) >= len(_one_cue_per_phrase(t))
+    # Cues follow the words' own times: each starts when one of its words starts.
+    starts = {to_milliseconds(w.start) for p in t.phrases for w in p.words}
+    assert all(cue.start_ms in starts for cue in check_subtitles(t))
