@@ -14,7 +14,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from transcriber.domain import Phrase, Transcript, task_warnings
+from tests.subtitle_files import check_subtitles, parse_srt, parse_vtt
+from transcriber.domain import Phrase, Transcript, Word, task_warnings
 from transcriber.exporters import (
     FORMATS,
     ExportFormat,
@@ -27,6 +28,7 @@ from transcriber.exporters import (
     to_txt,
     to_vtt,
 )
+from transcriber.subtitles import SubtitleRules
 
 TIMESTAMP = re.compile(r"(\d{2,}):([0-5]\d):([0-5]\d)([,.])(\d{3})")
 TIMING_LINE = re.compile(rf"{TIMESTAMP.pattern} --> {TIMESTAMP.pattern}")
@@ -191,6 +193,7 @@ def srt_blocks(document: str) -> list[list[str]]:
 
 def test_srt_golden() -> None:
     assert to_srt(SAMPLE) == SRT_GOLDEN
+    check_subtitles(SAMPLE)
 
 
 def test_srt_empty_transcript() -> None:
@@ -226,12 +229,17 @@ def test_srt_collapses_line_breaks_inside_a_phrase() -> None:
 
 
 def test_srt_end_before_start_uses_start() -> None:
+    # The cue starts at the start; as it is then no time at all, it is lengthened to the 1 s
+    # minimum into the silence after it (before the subtitle rules it stayed 5.000 --> 5.000).
     t = make_transcript(Phrase(5.0, 4.2, "backwards"))
-    assert to_srt(t) == "1\n00:00:05,000 --> 00:00:05,000\nbackwards\n\n"
+    assert to_srt(t) == "1\n00:00:05,000 --> 00:00:06,000\nbackwards\n\n"
+    followed = make_transcript(Phrase(5.0, 4.2, "backwards"), Phrase(5.25, 6.5, "next"))
+    assert to_srt(followed).startswith("1\n00:00:05,000 --> 00:00:05,250\nbackwards\n\n")
 
 
 def test_srt_every_timing_line_is_well_formed() -> None:
     phrases = [Phrase(i * 0.337, i * 0.337 + 0.2999, f"phrase {i}") for i in range(300)]
+    check_subtitles(make_transcript(*phrases))
     blocks = srt_blocks(to_srt(make_transcript(*phrases)))
     assert len(blocks) == 300
     for index, (number, timing, text) in enumerate(blocks):
@@ -297,8 +305,22 @@ def test_vtt_text_never_contains_an_arrow(text: str, expected: str) -> None:
 
 
 def test_vtt_escapes_markup_characters() -> None:
-    cues = vtt_cues(to_vtt(make_transcript(Phrase(0.0, 1.0, "AT&T <b>bold</b>"))))
+    t = make_transcript(Phrase(0.0, 1.0, "AT&T <b>bold</b>"))
+    cues = vtt_cues(to_vtt(t))
     assert cues[0][1] == "AT&amp;T &lt;b>bold&lt;/b>"
+    assert parse_vtt(to_vtt(t))[0].lines == ("AT&T <b>bold</b>",)  # as a player shows it
+
+
+def test_vtt_escapes_every_line_of_a_two_line_cue() -> None:
+    t = make_transcript(Phrase(0.0, 6.0, "Tom & Jerry <3 and the --> arrows, then <i>tags</i> & more"))
+    assert vtt_cues(to_vtt(t)) == [
+        [
+            "00:00:00.000 --> 00:00:06.000",
+            "Tom &amp; Jerry &lt;3 and the -> arrows,",
+            "then &lt;i>tags&lt;/i> &amp; more",
+        ]
+    ]
+    check_subtitles(t)
 
 
 def test_vtt_cue_has_no_blank_lines_and_one_timing_line() -> None:
@@ -319,8 +341,9 @@ def test_vtt_cue_has_no_blank_lines_and_one_timing_line() -> None:
 
 
 def test_vtt_end_before_start_uses_start() -> None:
+    # Lengthened to the 1 s minimum, as in SRT (it was 02.010 --> 02.010 before the subtitle rules).
     assert vtt_cues(to_vtt(make_transcript(Phrase(2.01, 1.0, "x")))) == [
-        ["00:00:02.010 --> 00:00:02.010", "x"]
+        ["00:00:02.010 --> 00:00:03.010", "x"]
     ]
 
 
@@ -393,13 +416,68 @@ def test_json_is_strict_even_for_non_finite_times() -> None:
 
 
 def test_json_times_agree_with_subtitle_timestamps() -> None:
-    phrases = [Phrase(i * 0.0137, i * 0.0137 + 1.0, f"p{i}") for i in range(500)]
+    # Phrases that keep the subtitle rules are one cue each, at the phrase's own times. (Before the
+    # rules these phrases overlapped, 1 s long every 13.7 ms; cues are now cut back to the next
+    # cue's start, which test_overlapping_phrases_give_cues_that_do_not_overlap covers.)
+    phrases = [Phrase(i * 1.0137, i * 1.0137 + 1.0, f"p{i}") for i in range(500)]
     t = make_transcript(*phrases)
     data = json.loads(to_json(t))
     for cue, phrase in zip(srt_blocks(to_srt(t)), data["phrases"], strict=True):
         start, end = cue[1].split(" --> ")
         assert parse_timestamp(start)[0] == round(phrase["start"] * 1000)
         assert parse_timestamp(end)[0] == round(phrase["end"] * 1000)
+
+
+def test_json_carries_words_only_for_phrases_that_have_them() -> None:
+    words = (Word(0.0, 0.4004, " Привет,", 0.91), Word(0.5, 2.01, " мир", float("nan")))
+    t = make_transcript(Phrase(0.0, 2.01, " Привет, мир", words), Phrase(3.0, 4.0, "без слов"))
+    data = json.loads(to_json(t))
+    assert data["phrases"] == [
+        {
+            "start": 0.0,
+            "end": 2.01,
+            "text": "Привет, мир",
+            "words": [
+                {"start": 0.0, "end": 0.4, "word": " Привет,", "probability": 0.91},
+                {"start": 0.5, "end": 2.01, "word": " мир", "probability": None},
+            ],
+        },
+        {"start": 3.0, "end": 4.0, "text": "без слов"},
+    ]
+    assert list(data["phrases"][0]) == ["start", "end", "text", "words"]
+
+
+# --- subtitle rules in SRT and VTT -------------------------------------------------------------
+
+LONG_PHRASE = Phrase(
+    10.0,
+    25.0,
+    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software "
+    "and associated documentation files, to deal in the software without restriction.",
+)
+
+
+def test_a_long_phrase_becomes_several_readable_cues() -> None:
+    t = make_transcript(LONG_PHRASE)
+    cues = check_subtitles(t)
+    assert len(cues) > 1
+    assert cues[0].start_ms == 10_000
+    assert cues[-1].end_ms == 25_000
+    assert " ".join(line for cue in cues for line in cue.lines) == LONG_PHRASE.text
+    assert parse_vtt(to_vtt(t)) == cues
+    assert to_txt(t) == LONG_PHRASE.text + "\n"  # TXT stays one line per phrase
+    assert json.loads(to_json(t))["phrases"][0]["text"] == LONG_PHRASE.text
+
+
+def test_subtitle_rules_reach_both_formats() -> None:
+    t = make_transcript(LONG_PHRASE)
+    rules = SubtitleRules(max_line_chars=20, max_lines=1, max_cue_seconds=3.0, max_cps=12.0)
+    narrow = check_subtitles(t, rules)
+    assert len(narrow) > len(check_subtitles(t))
+    assert all(len(cue.lines) == 1 and len(cue.lines[0]) <= 20 for cue in narrow)
+    assert parse_srt(to_srt(t, rules=rules)) == narrow
+    assert to_txt(t, rules=rules) == to_txt(t)
+    assert to_json(t, rules=rules) == to_json(t)
 
 
 # --- the format table ------------------------------------------------------------------------
@@ -415,6 +493,7 @@ def test_formats_table() -> None:
     for name, fmt in FORMATS.items():
         assert fmt.name == name
         assert isinstance(fmt.render(SAMPLE), str)
+        assert isinstance(fmt.render(SAMPLE, rules=SubtitleRules(max_lines=1)), str)
 
 
 def test_formats_are_immutable() -> None:
@@ -584,7 +663,7 @@ def test_content_disposition_of_export_filename_round_trips() -> None:
 def test_exporters_import_neither_fastapi_nor_faster_whisper() -> None:
     src = Path(__file__).resolve().parents[1] / "src"
     code = (
-        "import sys; import transcriber.exporters; "
+        "import sys; import transcriber.exporters, transcriber.subtitles; "
         "bad = sorted(m for m in sys.modules "
         "if m.split('.')[0] in {'fastapi', 'starlette', 'faster_whisper', 'ctranslate2'}); "
         "print(','.join(bad))"

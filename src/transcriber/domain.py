@@ -1,4 +1,4 @@
-"""The domain vocabulary: task and worker states, phrases and transcripts.
+"""The domain vocabulary: task and worker states, words, phrases and transcripts.
 
 Imports neither FastAPI nor faster-whisper; every other module may import this one.
 """
@@ -47,12 +47,32 @@ READY = frozenset({WorkerState.IDLE, WorkerState.BUSY})
 
 
 @dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word, timed in seconds from the start of the audio (file time).
+
+    ``word`` is the text as Whisper gives it: usually with its leading space (``" hello"``), and
+    with the punctuation that follows it (``" world."``); languages written without spaces have
+    words without one.
+    """
+
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
 class Phrase:
-    """One recognised phrase with its time span in seconds from the start of the audio."""
+    """One recognised phrase with its time span in seconds from the start of the audio.
+
+    ``words`` is empty when the engine gave no word timings (older tasks, or word timestamps
+    turned off).
+    """
 
     start: float
     end: float
     text: str
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

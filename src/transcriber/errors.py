@@ -40,6 +40,15 @@ class SettingUnusable(InvalidSettings):
         self.key = key
 
 
+class InvalidSubtitleRules(InvalidSettings):
+    """A subtitle rule of an export (``max_line_chars``, ...) is outside its range; ``key`` names it.
+
+    A kind of invalid setting, so it answers 422 with the ``key`` like the recognition settings do.
+    """
+
+    code = "invalid_subtitle_rule"
+
+
 class PathOutsideStorage(InvalidInput):
     """A client named a file that is not inside our own upload storage."""
 

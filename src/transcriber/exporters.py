@@ -4,6 +4,9 @@ Pure functions over the domain types; this module imports neither FastAPI nor
 faster-whisper. Every timestamp goes through ``to_milliseconds`` exactly once
 (``round(seconds * 1000)``) and is then split with integer ``divmod``, so a
 phrase at 2.01 s is written as ``00:00:02,010`` and never as ``00:00:02,009``.
+
+SRT and VTT write the cues of ``transcriber.subtitles`` (lines, duration and reading
+speed under ``SubtitleRules``); TXT and JSON keep one entry per phrase.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Protocol
 from urllib.parse import quote
 
-from transcriber.domain import Phrase, Transcript
+from transcriber.domain import Phrase, Transcript, Word
+from transcriber.subtitles import DEFAULT_RULES, SubtitleRules, build_cues, to_milliseconds
 
 _MS_PER_SECOND = 1_000
 _MS_PER_MINUTE = 60 * _MS_PER_SECOND
@@ -33,13 +38,6 @@ _MAX_STEM_LENGTH = 150
 _PATH_SEPARATORS = re.compile(r"[/\\]")
 
 
-def to_milliseconds(seconds: float) -> int:
-    """Whole milliseconds for ``seconds``: rounded once, negative clamped to 0, NaN/inf -> 0."""
-    if not math.isfinite(seconds):
-        return 0
-    return max(round(seconds * _MS_PER_SECOND), 0)
-
-
 def _format_milliseconds(ms: int, decimal_marker: str) -> str:
     hours, rest = divmod(ms, _MS_PER_HOUR)
     minutes, rest = divmod(rest, _MS_PER_MINUTE)
@@ -53,8 +51,8 @@ def format_timestamp(seconds: float, *, decimal_marker: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Cue:
-    """A phrase ready for a subtitle file: non-empty single-line text, ``end_ms >= start_ms``."""
+class _Line:
+    """A phrase ready for a text file: non-empty single-line text, ``end_ms >= start_ms``."""
 
     start_ms: int
     end_ms: int
@@ -72,25 +70,30 @@ def _span_ms(phrase: Phrase) -> tuple[int, int]:
     return start_ms, max(to_milliseconds(phrase.end), start_ms)
 
 
-def _cues(phrases: list[Phrase]) -> Iterator[_Cue]:
+def _phrase_lines(phrases: list[Phrase]) -> Iterator[_Line]:
     for phrase in phrases:
         text = _single_line(phrase.text)
         if text:
-            yield _Cue(*_span_ms(phrase), text)
+            yield _Line(*_span_ms(phrase), text)
 
 
-def to_txt(t: Transcript) -> str:
-    """One phrase per line, empty phrases skipped; ``""`` when there is no text at all."""
-    return "".join(f"{cue.text}\n" for cue in _cues(t.phrases))
+def to_txt(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
+    """One phrase per line, empty phrases skipped; ``""`` when there is no text at all.
+
+    ``rules`` is accepted like every format's renderer takes it, and has no effect on plain text.
+    """
+    return "".join(f"{line.text}\n" for line in _phrase_lines(t.phrases))
 
 
-def to_srt(t: Transcript) -> str:
-    """SubRip: numbered blocks, each followed by a blank line; ``""`` for an empty transcript."""
+def to_srt(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
+    """SubRip: numbered blocks of the cues under ``rules``, each followed by a blank line; ``""`` for an
+    empty transcript."""
     blocks = []
-    for number, cue in enumerate(_cues(t.phrases), start=1):
+    for number, cue in enumerate(build_cues(t, rules=rules), start=1):
         start = _format_milliseconds(cue.start_ms, ",")
         end = _format_milliseconds(cue.end_ms, ",")
-        blocks.append(f"{number}\n{start} --> {end}\n{cue.text}\n\n")
+        text = "\n".join(cue.lines)
+        blocks.append(f"{number}\n{start} --> {end}\n{text}\n\n")
     return "".join(blocks)
 
 
@@ -105,13 +108,14 @@ def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
-def to_vtt(t: Transcript) -> str:
-    """WebVTT: the ``WEBVTT`` header, then one cue per phrase without cue identifiers."""
+def to_vtt(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
+    """WebVTT: the ``WEBVTT`` header, then the cues under ``rules`` without cue identifiers."""
     cues = []
-    for cue in _cues(t.phrases):
+    for cue in build_cues(t, rules=rules):
         start = _format_milliseconds(cue.start_ms, ".")
         end = _format_milliseconds(cue.end_ms, ".")
-        cues.append(f"{start} --> {end}\n{_vtt_text(cue.text)}\n\n")
+        text = "\n".join(_vtt_text(line) for line in cue.lines)
+        cues.append(f"{start} --> {end}\n{text}\n\n")
     return "WEBVTT\n\n" + "".join(cues)
 
 
@@ -119,20 +123,39 @@ def _seconds(ms: int) -> float:
     return ms / _MS_PER_SECOND
 
 
-def _json_phrase(phrase: Phrase) -> dict[str, float | str]:
-    start_ms, end_ms = _span_ms(phrase)
+JsonValue = float | str | None | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+def _json_word(word: Word) -> dict[str, JsonValue]:
+    start_ms = to_milliseconds(word.start)
+    probability = word.probability if math.isfinite(word.probability) else None
     return {
+        "start": _seconds(start_ms),
+        "end": _seconds(max(to_milliseconds(word.end), start_ms)),
+        "word": word.word,
+        "probability": probability,
+    }
+
+
+def _json_phrase(phrase: Phrase) -> dict[str, JsonValue]:
+    start_ms, end_ms = _span_ms(phrase)
+    document: dict[str, JsonValue] = {
         "start": _seconds(start_ms),
         "end": _seconds(end_ms),
         "text": phrase.text.strip(),
     }
+    if phrase.words:
+        document["words"] = [_json_word(word) for word in phrase.words]
+    return document
 
 
-def to_json(t: Transcript) -> str:
+def to_json(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
     """A JSON document with times in seconds rounded to whole milliseconds; non-ASCII kept as is.
 
     Phrases with no text are left out, as in the other formats; a phrase's text is stripped
-    but keeps any inner line breaks, which JSON carries without harm.
+    but keeps any inner line breaks, which JSON carries without harm. A phrase with word timings
+    carries them as ``words: [{start, end, word, probability}]`` (the word as the engine gave
+    it, with its leading space); one without has no ``words`` key. ``rules`` has no effect here.
     """
     document = {
         "task_id": t.task_id,
@@ -145,13 +168,19 @@ def to_json(t: Transcript) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
 
 
+class Renderer(Protocol):
+    """Writes a transcript in one format; subtitle formats cut their cues under ``rules``."""
+
+    def __call__(self, t: Transcript, /, *, rules: SubtitleRules = ...) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ExportFormat:
     """A download format: its name (also the file extension), media type and renderer."""
 
     name: str
     media_type: str
-    render: Callable[[Transcript], str]
+    render: Renderer
 
 
 FORMATS: Mapping[str, ExportFormat] = MappingProxyType(

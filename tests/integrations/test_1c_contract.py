@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import JFK_TEXT
 from tests.e2e.server import ServerProcess, wait_for
 from tests.onec import json_body, kit_multipart, seed_draft_multipart, url_name
+from tests.ui.conftest import repeat_speech
 
 pytestmark = pytest.mark.slow
 
@@ -159,3 +160,39 @@ def test_cancel_and_errors_as_1c_sees_them(http: httpx.Client, speech_file: Path
     assert read_json(missing)["code"] == "not_found"
     for task_id in tasks[:-1]:
         assert poll_until_finished(http, str(task_id))["status"] == "COMPLETED"
+
+
+def test_the_forms_poll_sees_progress_and_an_eta_while_the_task_runs(
+    http: httpx.Client, speech_file: Path, tmp_path: Path
+) -> None:
+    """What ОбработатьСтатус in the form reads on every tick (progress, eta_seconds) moves while the
+    task runs, and the ETA is a number from the start: the worker measured its speed when it loaded
+    the model (issue 12). Fields the kit does not read (progress_estimated) are ignored by 1C."""
+    long = repeat_speech(speech_file, tmp_path / "звонок.wav", 90)
+    upload = http.post(
+        "/api/v1/upload_raw?name=" + url_name(long.name),
+        content=long.read_bytes(),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert upload.status_code == 200, upload.text
+    created = http.post(
+        "/api/v1/create_task",
+        content=json_body({"upload_id": read_json(upload)["id"]}, bom=False),
+        headers=JSON_1C | {"Accept": "application/json"},
+    )
+    task_id = str(read_json(created)["task_id"])
+    seen: list[dict[str, object]] = []
+
+    def finished() -> bool:
+        status = read_json(http.get(f"/api/v1/status/{task_id}"))
+        seen.append(status)
+        return status["status"] in ("COMPLETED", "FAILED", "CANCELLED")
+
+    wait_for(finished, timeout=300, what=f"task {task_id}", interval=0.1)
+    assert seen[-1]["status"] == "COMPLETED", seen[-1]
+    running = [s for s in seen if s["status"] == "IN_PROGRESS" and s["duration"] is not None]
+    assert running
+    assert all(isinstance(s["eta_seconds"], (int, float)) for s in running), running[:3]
+    progress = [float(s["progress"]) for s in running]  # type: ignore[arg-type]
+    assert progress == sorted(progress)
+    assert len({p for p in progress if 0 < p < 1}) >= 2, progress

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -521,3 +522,28 @@ def test_a_transcript_that_lost_audio_says_so(ui: UI, speech_file: Path, tmp_pat
     page.goto(f"/#/task/{clean}")
     expect(page.locator("#tx-title")).not_to_have_text("damaged.mp3")
     expect(notice).to_be_hidden()
+
+
+def test_the_bar_and_the_eta_move_while_a_task_runs(ui: UI, long_recordings: list[Path]) -> None:
+    """Issue 12: the running task's bar moves in steps between the engine's checkpoints and its ETA
+    is shown, read by the page from the API as it is (no page code knows about estimates)."""
+    page = ui.open("/")
+    choose_files(page, long_recordings[0])
+    running = page.locator(".task[data-status=IN_PROGRESS]")
+    expect(running).to_have_count(1, timeout=DONE)
+    task_id = str(running.get_attribute("data-task-id"))
+    row = task_row(page, task_id)
+    values: list[float] = []
+    texts: set[str] = set()
+    deadline = time.monotonic() + DONE / 1000
+    while row.get_attribute("data-status") == "IN_PROGRESS" and time.monotonic() < deadline:
+        values.append(float(row.locator("progress").evaluate("p => p.value")))
+        texts.add(row.locator(".task-progress-text").inner_text())
+        page.wait_for_timeout(200)
+    expect(row).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
+    assert values == sorted(values), f"the bar went back: {values}"
+    inside = sorted({v for v in values if 0 < v < 1})
+    # tiny.en reads these 90 s in a few seconds: two steps show the bar moving (tests/e2e/test_progress.py
+    # counts the steps on base with the defaults)
+    assert len(inside) >= 2, f"the bar took only {inside}"
+    assert any("осталось" in text for text in texts), texts

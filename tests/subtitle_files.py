@@ -1,0 +1,119 @@
+"""Subtitle files read back with independent parsers (``srt``, ``webvtt-py``) and checked against the rules.
+
+Every test that writes SRT or VTT goes through ``check_subtitles``: the files must parse, agree with each
+other, and keep every rule of ``SubtitleRules`` as the module ``transcriber.subtitles`` states them.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import srt
+import webvtt
+
+from transcriber.domain import Phrase, Transcript
+from transcriber.exporters import to_srt, to_vtt
+from transcriber.subtitles import SubtitleRules, to_milliseconds
+
+
+@dataclass(frozen=True)
+class FileCue:
+    """A cue as a parser read it from a file."""
+
+    start_ms: int
+    end_ms: int
+    lines: tuple[str, ...]
+
+    @property
+    def chars(self) -> int:
+        return sum(len(line) for line in self.lines)
+
+
+def parse_srt(document: str) -> list[FileCue]:
+    """SubRip read by the ``srt`` package (strictly), numbered 1, 2, 3...; and written back the same."""
+    subtitles = list(srt.parse(document))
+    assert [s.index for s in subtitles] == list(range(1, len(subtitles) + 1))
+    assert srt.compose(subtitles, reindex=False, strict=False) == document
+    ms = timedelta(milliseconds=1)
+    return [FileCue(s.start // ms, s.end // ms, tuple(s.content.split("\n"))) for s in subtitles]
+
+
+def _timestamp_ms(stamp: webvtt.models.Timestamp) -> int:
+    return ((stamp.hours * 60 + stamp.minutes) * 60 + stamp.seconds) * 1000 + stamp.milliseconds
+
+
+def parse_vtt(document: str) -> list[FileCue]:
+    """WebVTT read by ``webvtt-py``, character references decoded as a player shows them."""
+    captions = webvtt.from_string(document).captions
+    assert len(captions) == document.count(" --> ")  # no cue text was taken for a timing line
+    return [
+        FileCue(
+            _timestamp_ms(c.start_time), _timestamp_ms(c.end_time), tuple(html.unescape(x) for x in c.lines)
+        )
+        for c in captions
+    ]
+
+
+def _without_arrows(line: str) -> str:
+    while "-->" in line:
+        line = line.replace("-->", "->")
+    return line
+
+
+def phrase_words(phrase: Phrase) -> list[str]:
+    """The words a phrase's cues must show, in order."""
+    if phrase.words:
+        words = [" ".join(w.word.split()) for w in phrase.words]
+        return [word for word in words if word]
+    return phrase.text.split()
+
+
+def rule_breaks(cues: list[FileCue], rules: SubtitleRules, *, recording_ms: int) -> list[tuple[int, str]]:
+    """Every ``(cue index, rule)`` a list of cues breaks; a short or fast cue only counts when the time
+    up to the next cue (or the end of the recording) would have let it keep the rule."""
+    breaks = []
+    max_ms = to_milliseconds(rules.max_cue_seconds)
+    min_ms = to_milliseconds(rules.min_cue_seconds)
+    for index, cue in enumerate(cues):
+        limit: float = cues[index + 1].start_ms if index + 1 < len(cues) else math.inf
+        if index + 1 == len(cues) and recording_ms:
+            limit = max(recording_ms, cue.end_ms)
+        duration = cue.end_ms - cue.start_ms
+        if not 1 <= len(cue.lines) <= rules.max_lines:
+            breaks.append((index, "lines"))
+        if any(len(line) > rules.max_line_chars and " " in line for line in cue.lines):
+            breaks.append((index, "line_chars"))
+        if duration > max_ms:
+            breaks.append((index, "max_seconds"))
+        if duration < min(min_ms, max_ms) and cue.end_ms < limit:
+            breaks.append((index, "min_seconds"))
+        if duration < min(math.ceil(cue.chars * 1000 / rules.max_cps), max_ms) and cue.end_ms < limit:
+            breaks.append((index, "cps"))
+    return breaks
+
+
+def check_subtitles(transcript: Transcript, rules: SubtitleRules | None = None) -> list[FileCue]:
+    """Write ``transcript`` as SRT and VTT, read both back, and check every rule; the cues as read."""
+    rules = rules or SubtitleRules()
+    cues = parse_srt(to_srt(transcript, rules=rules))
+    vtt_cues = parse_vtt(to_vtt(transcript, rules=rules))
+    assert [(c.start_ms, c.end_ms) for c in vtt_cues] == [(c.start_ms, c.end_ms) for c in cues]
+    assert [c.lines for c in vtt_cues] == [tuple(_without_arrows(x) for x in c.lines) for c in cues]
+
+    words = [word for phrase in transcript.phrases for word in phrase_words(phrase)]
+    shown = " ".join(line for cue in cues for line in cue.lines)
+    assert shown.split() == words, "every word shown once, in order, none cut"
+    long_words = {word for word in words if len(word) > rules.max_line_chars}
+    for cue in cues:
+        assert cue.lines, cue
+        assert all(line and line == line.strip() for line in cue.lines), cue
+        for line in cue.lines:
+            assert len(line) <= rules.max_line_chars or line in long_words, (line, rules)
+    for cue, following in itertools.pairwise(cues):
+        assert 0 <= cue.start_ms <= cue.end_ms <= following.start_ms, (cue, following)
+    assert rule_breaks(cues, rules, recording_ms=to_milliseconds(transcript.duration)) == []
+    return cues
