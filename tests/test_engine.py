@@ -309,7 +309,7 @@ def test_audio_without_decodable_samples_gives_no_phrases(engine: WhisperTranscr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("batch_size", [0, 4])
+@pytest.mark.parametrize("batch_size", [0, 2])
 def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
     catalog: ModelCatalog, speech_file: Path, tmp_path: Path, batch_size: int
 ) -> None:
@@ -317,8 +317,10 @@ def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
     past the speech VAD found); the step under way never ends
     before it; both end at the recording's end, across pieces. Batched: the first batch is one chunk,
     so the first checkpoint comes after one chunk, not after ``batch_size`` of them."""
-    audio, period = repeated_speech(speech_file, tmp_path / "six.wav", times=6)
-    piece = piece_ending_in_second_gap(period) * 2
+    # 16 clips, pieces of 12: the first piece's VAD chunks end with one that holds a single speech
+    # segment, which faster-whisper 1.2.1 leaves out of that chunk's "segments" (it crashed forward())
+    audio, period = repeated_speech(speech_file, tmp_path / "sixteen.wav", times=16)
+    piece = 12 * period
     engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece)
     run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size))
     seen: list[tuple[float, float, float]] = []
@@ -331,4 +333,4 @@ def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
     assert len(set(checkpoints)) >= 3, checkpoints
     assert run.progress.decoded == run.progress.decoding == run.duration
     if batch_size:  # one chunk is at most 30 s of speech: the first piece holds more than that
-        assert checkpoints[0] < piece - period, "the first batch held the whole first piece"
+        assert checkpoints[0] < piece / 3, "the first batch held more than one chunk"

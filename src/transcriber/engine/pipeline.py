@@ -93,14 +93,16 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
         # A chunk's offset is in the time with VAD's silences removed; its speech segments keep the
         # recording's sample positions.
+        # A chunk can hold no speech at all: faster-whisper makes one empty chunk of a piece in which the
+        # VAD found none (and one before a speech segment longer than a chunk).
         rate = self.model.feature_extractor.sampling_rate
-        start = chunks_metadata[0]["segments"][0]["start"] / rate
-        end = chunks_metadata[-1]["segments"][-1]["end"] / rate
-        if self.on_step is not None:
-            self.on_step(start, end, False)
+        speech = [segment for chunk in chunks_metadata for segment in chunk["segments"]]
+        step = (speech[0]["start"] / rate, speech[-1]["end"] / rate) if speech else None
+        if self.on_step is not None and step is not None:
+            self.on_step(*step, False)
         segmented = self._forward(features, tokenizer, chunks_metadata, options)
-        if self.on_step is not None:
-            self.on_step(start, end, True)
+        if self.on_step is not None and step is not None:
+            self.on_step(*step, True)
         return segmented
 
     def _forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
