@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import itertools
 import math
-from dataclasses import dataclass
 from datetime import timedelta
 
 import srt
@@ -17,43 +16,28 @@ import webvtt
 
 from transcriber.domain import Phrase, Transcript
 from transcriber.exporters import to_srt, to_vtt
-from transcriber.subtitles import SubtitleRules, to_milliseconds
+from transcriber.subtitles import Cue, SubtitleRules, to_milliseconds
 
 
-@dataclass(frozen=True)
-class FileCue:
-    """A cue as a parser read it from a file."""
-
-    start_ms: int
-    end_ms: int
-    lines: tuple[str, ...]
-
-    @property
-    def chars(self) -> int:
-        return sum(len(line) for line in self.lines)
-
-
-def parse_srt(document: str) -> list[FileCue]:
+def parse_srt(document: str) -> list[Cue]:
     """SubRip read by the ``srt`` package (strictly), numbered 1, 2, 3...; and written back the same."""
     subtitles = list(srt.parse(document))
     assert [s.index for s in subtitles] == list(range(1, len(subtitles) + 1))
     assert srt.compose(subtitles, reindex=False, strict=False) == document
     ms = timedelta(milliseconds=1)
-    return [FileCue(s.start // ms, s.end // ms, tuple(s.content.split("\n"))) for s in subtitles]
+    return [Cue(s.start // ms, s.end // ms, tuple(s.content.split("\n"))) for s in subtitles]
 
 
 def _timestamp_ms(stamp: webvtt.models.Timestamp) -> int:
     return ((stamp.hours * 60 + stamp.minutes) * 60 + stamp.seconds) * 1000 + stamp.milliseconds
 
 
-def parse_vtt(document: str) -> list[FileCue]:
+def parse_vtt(document: str) -> list[Cue]:
     """WebVTT read by ``webvtt-py``, character references decoded as a player shows them."""
     captions = webvtt.from_string(document).captions
     assert len(captions) == document.count(" --> ")  # no cue text was taken for a timing line
     return [
-        FileCue(
-            _timestamp_ms(c.start_time), _timestamp_ms(c.end_time), tuple(html.unescape(x) for x in c.lines)
-        )
+        Cue(_timestamp_ms(c.start_time), _timestamp_ms(c.end_time), tuple(html.unescape(x) for x in c.lines))
         for c in captions
     ]
 
@@ -72,7 +56,7 @@ def phrase_words(phrase: Phrase) -> list[str]:
     return phrase.text.split()
 
 
-def rule_breaks(cues: list[FileCue], rules: SubtitleRules, *, recording_ms: int) -> list[tuple[int, str]]:
+def rule_breaks(cues: list[Cue], rules: SubtitleRules, *, recording_ms: int) -> list[tuple[int, str]]:
     """Every ``(cue index, rule)`` a list of cues breaks; a short or fast cue only counts when the time
     up to the next cue (or the end of the recording) would have let it keep the rule."""
     breaks = []
@@ -96,7 +80,7 @@ def rule_breaks(cues: list[FileCue], rules: SubtitleRules, *, recording_ms: int)
     return breaks
 
 
-def check_subtitles(transcript: Transcript, rules: SubtitleRules | None = None) -> list[FileCue]:
+def check_subtitles(transcript: Transcript, rules: SubtitleRules | None = None) -> list[Cue]:
     """Write ``transcript`` as SRT and VTT, read both back, and check every rule; the cues as read."""
     rules = rules or SubtitleRules()
     cues = parse_srt(to_srt(transcript, rules=rules))

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import real_harness, repo_audio
-from tests.subtitle_files import FileCue, check_subtitles, parse_srt, parse_vtt
+from tests.subtitle_files import check_subtitles, parse_srt, parse_vtt
 from transcriber.config import Settings
 from transcriber.domain import Phrase, Transcript, Word
 from transcriber.errors import InvalidSubtitleRules
-from transcriber.subtitles import DEFAULT_RULES, RULE_RANGES, SubtitleRules, build_cues, to_milliseconds
+from transcriber.subtitles import DEFAULT_RULES, RULE_RANGES, Cue, SubtitleRules, build_cues, to_milliseconds
 
 
 def transcript(*phrases: Phrase, duration: float = 0.0) -> Transcript:
@@ -42,7 +42,7 @@ def steady(text: str, *, start: float = 0.0, word: float = 0.3, gap: float = 0.0
     return timed(*words)
 
 
-def lines(cues: Sequence[FileCue]) -> list[tuple[str, ...]]:
+def lines(cues: Sequence[Cue]) -> list[tuple[str, ...]]:
     return [cue.lines for cue in cues]
 
 
@@ -91,15 +91,15 @@ def test_a_short_phrase_is_the_cue_it_always_was() -> None:
         transcript(Phrase(0.0, 2.01, "Здравствуйте, это служба поддержки."), Phrase(2.5, 5.9995, "Чем могу?"))
     )
     assert cues == [
-        FileCue(0, 2010, ("Здравствуйте, это служба поддержки.",)),
-        FileCue(2500, 6000, ("Чем могу?",)),
+        Cue(0, 2010, ("Здравствуйте, это служба поддержки.",)),
+        Cue(2500, 6000, ("Чем могу?",)),
     ]
 
 
 def test_whisper_words_keep_their_text_and_times() -> None:
     phrase = timed(("And", 0.0, 0.2), ("so,", 0.25, 0.6), ("my", 0.7, 0.9), ("fellow", 0.9, 1.4))
     assert phrase.words[0].word == " And"
-    assert check_subtitles(transcript(phrase)) == [FileCue(0, 1400, ("And so, my fellow",))]
+    assert check_subtitles(transcript(phrase)) == [Cue(0, 1400, ("And so, my fellow",))]
 
 
 def test_words_without_spaces_are_glued_unless_the_text_has_spaces() -> None:
@@ -362,13 +362,13 @@ def _phrases(status: dict[str, object]) -> list[Phrase]:
     ]
 
 
-def _one_cue_per_phrase(t: Transcript) -> list[FileCue]:
+def _one_cue_per_phrase(t: Transcript) -> list[Cue]:
     """The cues as they were before the rules: one per phrase, on one line."""
     cues = []
     for p in t.phrases:
         if text := " ".join(p.text.split()):
             start = to_milliseconds(p.start)
-            cues.append(FileCue(start, max(to_milliseconds(p.end), start), (text,)))
+            cues.append(Cue(start, max(to_milliseconds(p.end), start), (text,)))
     return cues
 
 
