@@ -315,12 +315,11 @@ def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
 ) -> None:
     """Each phrase handed out starts before the engine's real checkpoint (Whisper may end one a little
     past the speech VAD found); the step under way never ends
-    before it; both end at the recording's end, across pieces. Batched: the first batch is one chunk,
-    so the first checkpoint comes after one chunk, not after ``batch_size`` of them."""
-    # 16 clips, pieces of 12: the first piece's VAD chunks end with one that holds a single speech
-    # segment, which faster-whisper 1.2.1 leaves out of that chunk's "segments" (it crashed forward())
+    before it; both end at the recording's end, across pieces. Batched: the first piece holds at least
+    four chunks (two or three clips each), two full batches of 2, so its first batch is one chunk and
+    the first checkpoint comes after one chunk, not after ``batch_size`` of them."""
     audio, period = repeated_speech(speech_file, tmp_path / "sixteen.wav", times=16)
-    piece = 12 * period
+    piece = 12 * period  # 12 clips: at least 4 chunks of 30 s of speech, two full batches of 2
     engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece)
     run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size))
     seen: list[tuple[float, float, float]] = []
@@ -334,3 +333,19 @@ def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
     assert run.progress.decoded == run.progress.decoding == run.duration
     if batch_size:  # one chunk is at most 30 s of speech: the first piece holds more than that
         assert checkpoints[0] < piece / 3, "the first batch held more than one chunk"
+
+
+@pytest.mark.slow
+def test_a_recording_shorter_than_two_batches_is_decoded_without_a_small_first_batch(
+    catalog: ModelCatalog, speech_file: Path, tmp_path: Path
+) -> None:
+    """Splitting off a one-chunk batch costs more than 3 % of a recording of fewer than two batches
+    (bench/progress.py): five clips (two or three chunks) with a batch of 4 are decoded together, one
+    checkpoint when they are done."""
+    audio, period = repeated_speech(speech_file, tmp_path / "five.wav", times=5)
+    engine = WhisperTranscriber(catalog, cpu_threads=2)
+    run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=4))
+    checkpoints = [run.progress.decoded for _ in run.phrases]
+    assert len(checkpoints) >= 5, "each clip gives phrases"
+    assert len(set(checkpoints)) == 1, f"more than one batch: {checkpoints}"
+    assert checkpoints[0] > 4 * period, "the first phrases came before the whole batch was decoded"

@@ -21,7 +21,12 @@ VERIFIED = ((1, 2, 1), (1, 3, 0))
 second. Keep pyproject.toml's pin the same."""
 
 MIN_UNREAD_SECONDS = 0.5  # audio left undecoded at a batched chunk's end that is decoded once more
-FIRST_BATCH = 1  # chunks in a piece's first batch (see TailKeepingPipeline)
+FIRST_BATCH = 1  # chunks in a recording's first batch (see TailKeepingPipeline)
+FIRST_BATCH_FROM = 2
+"""The first batch is split off only from a piece of at least this many full batches. A chunk decoded
+alone costs about 1.4x its share of a full batch on 2 CPU cores, so the split costs about 0.4/chunks of
+the piece's time: 2.4 % for 16 chunks (8 minutes of speech), 6 % for a call of 6 chunks (measured in
+bench/progress.py). Below that the progress between checkpoints is estimated instead."""
 
 
 class EngineVersionMismatch(ImportError):
@@ -56,9 +61,10 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     sequential decoder seeks back and decodes it again, the batched one never does. We append that
     text as a last phrase that runs to the chunk's end.
 
-    Two more changes are for progress: the first batch of a piece holds ``first_batch`` chunks (fewer
-    than the others, so the first phrases and the first real checkpoint come within seconds), and
-    ``on_step`` is told where each batch starts and ends, before and after decoding it.
+    Two more changes are for progress: the first batch of a piece of at least ``FIRST_BATCH_FROM``
+    full batches holds ``first_batch`` chunks (fewer than the others, so the first phrases and the
+    first real checkpoint come within seconds; 0 turns it off), and ``on_step`` is told where each batch
+    starts and ends, before and after decoding it.
     """
 
     _outputs: list[dict[str, Any]]
@@ -75,7 +81,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         log_progress: bool,
     ) -> Iterator[Any]:
         first = self.first_batch
-        if not 0 < first < batch_size or len(chunks_metadata) <= first:
+        if not 0 < first < batch_size or len(chunks_metadata) < FIRST_BATCH_FROM * batch_size:
             yield from super()._batched_segments_generator(
                 features, tokenizer, chunks_metadata, batch_size, options, log_progress
             )

@@ -21,7 +21,7 @@ from transcriber.decoding import DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
 from transcriber.engine.options import decode_options
-from transcriber.engine.pipeline import TailKeepingPipeline
+from transcriber.engine.pipeline import FIRST_BATCH, TailKeepingPipeline
 from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
@@ -149,7 +149,7 @@ class WhisperTranscriber:
             piece: AudioPiece | None = first
             current: Iterable[Any] = segments
             while piece is not None:
-                self._follow_steps(progress, piece, batched=batched)
+                self._follow_steps(progress, piece, batched=batched, first=piece is first)
                 for segment in current:
                     phrase = piece_phrase(segment.start, segment.end, segment.text, piece)
                     if not batched:  # a window's phrases come together; the next window ends 30 s on
@@ -166,13 +166,15 @@ class WhisperTranscriber:
         run.phrases = phrases()
         return run
 
-    def _follow_steps(self, progress: DecodeProgress, piece: AudioPiece, *, batched: bool) -> None:
-        """Report ``piece``'s decoding steps into ``progress``, in the recording's time."""
+    def _follow_steps(self, progress: DecodeProgress, piece: AudioPiece, *, batched: bool, first: bool) -> None:
+        """Report ``piece``'s decoding steps into ``progress``, in the recording's time. Only the
+        recording's first piece starts with a small batch: later pieces follow checkpoints already."""
         if not batched:
             progress.step(start=piece.start_seconds, end=min(piece.end_seconds, piece.start_seconds + WINDOW))
             return
         assert self._batched is not None
         offset = piece.start_seconds
+        self._batched.first_batch = FIRST_BATCH if first else 0
 
         def on_step(start: float, end: float, done: bool) -> None:
             if done:
