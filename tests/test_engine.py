@@ -14,6 +14,7 @@ from transcriber.decoding import SAMPLE_RATE, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.engine import (
     WhisperTranscriber,
+    collect_chunks_listing_all_speech,
     cuda_device_count,
     piece_phrase,
     resolve_compute_type,
@@ -220,6 +221,28 @@ def test_a_chunk_the_model_stopped_reading_early_is_found() -> None:
     assert unread_after([ts(0), 1, 2, ts(26.16)], t) is None  # a closed last segment: all was read
     assert unread_after([ts(0), 1, ts(2), ts(2), 5, 6], t) is None  # unfinished text: unfinished_tail
     assert unread_after([], t) is None
+
+
+def test_every_chunk_lists_all_of_its_speech() -> None:
+    """faster-whisper 1.2.1 leaves the segment that opens each later chunk out of its list (a chunk of
+    one segment lists none); the wrapper lists it, with the audio and offsets unchanged."""
+    import faster_whisper.transcribe
+    from faster_whisper.vad import collect_chunks
+
+    rate = 100
+    audio = np.arange(100 * rate, dtype=np.float32)
+    spans = [(0, 12), (14, 26), (30, 41), (45, 50), (52, 90), (91, 92)]  # seconds; 38 s > a chunk
+    vad = [{"start": a * rate, "end": b * rate} for a, b in spans]
+    original = collect_chunks(audio, [dict(s) for s in vad], rate, max_duration=30)
+    audio_chunks, metadata = collect_chunks_listing_all_speech(audio, [dict(s) for s in vad], rate, 30)
+    assert [m["offset"] for m in metadata] == [m["offset"] for m in original[1]]
+    assert [m["duration"] for m in metadata] == [m["duration"] for m in original[1]]
+    assert all(np.array_equal(a, b) for a, b in zip(audio_chunks, original[0], strict=True))
+    listed = [[(s["start"] // rate, s["end"] // rate) for s in m["segments"]] for m in metadata]
+    assert listed == [[(0, 12), (14, 26)], [(30, 41), (45, 50)], [(52, 90)], [(91, 92)]]
+    assert [len(m["segments"]) for m in original[1]] == [2, 1, 0, 0], "faster-whisper was fixed"
+    assert sum(a.size for a in audio_chunks) == sum(b - a for a, b in spans) * rate
+    assert faster_whisper.transcribe.collect_chunks is collect_chunks_listing_all_speech
 
 
 @pytest.mark.slow

@@ -219,7 +219,6 @@ def test_a_model_never_measured_here_is_calibrated_once_when_loaded(real: Harnes
 
 
 def test_the_calibration_fills_batches_as_a_task_does(tmp_path: Path) -> None:
-    import wave
 
     assert calibration.repetitions(RecognitionSettings(batch_size=0)) == 1  # sequential: the clip alone
     assert calibration.repetitions(RecognitionSettings(batch_size=8, vad_min_silence_ms=0)) == 1

@@ -9,7 +9,12 @@ our settings to faster-whisper's.
 from transcriber.engine.encoder import CPU_ENCODE_SLICE, SlicedEncoderModel
 from transcriber.engine.loading import download_model, hub_repo_id, usable_cpus
 from transcriber.engine.options import decode_options
-from transcriber.engine.pipeline import TailKeepingPipeline, unfinished_tail, unread_after
+from transcriber.engine.pipeline import (
+    TailKeepingPipeline,
+    collect_chunks_listing_all_speech,
+    unfinished_tail,
+    unread_after,
+)
 from transcriber.engine.whisper import WhisperTranscriber, piece_phrase
 from transcriber.usability import cuda_device_count, resolve_compute_type
 
@@ -18,6 +23,7 @@ __all__ = [
     "SlicedEncoderModel",
     "TailKeepingPipeline",
     "WhisperTranscriber",
+    "collect_chunks_listing_all_speech",
     "cuda_device_count",
     "decode_options",
     "download_model",

@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from typing import Any
 
+import faster_whisper.transcribe
 import numpy as np
 from faster_whisper import BatchedInferencePipeline
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.transcribe import get_compression_ratio
+from faster_whisper.vad import collect_chunks
 
 VERIFIED = ((1, 2, 1), (1, 3, 0))
 """faster-whisper versions the patches were checked on: from the first, up to (not including) the
@@ -47,6 +49,40 @@ def check_version(installed: str) -> None:
 
 
 check_version(version("faster-whisper"))
+
+
+def collect_chunks_listing_all_speech(
+    audio: np.ndarray,
+    chunks: list[dict[str, Any]],
+    sampling_rate: int = 16000,
+    max_duration: float = float("inf"),
+) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    """faster-whisper's ``collect_chunks`` with each chunk's ``segments`` listing all of its speech.
+
+    In faster-whisper 1.2.1 the speech segment that overflows a chunk opens the next chunk's audio but
+    is left out of that chunk's ``segments`` (a chunk of one segment lists none), so the batches' speech
+    spans that progress is reported from came out short. The audio and the offsets are the original
+    function's; the lists are rebuilt with its own rule (a segment that would take the chunk's speech
+    past ``max_duration`` starts the next chunk).
+    """
+    audio_chunks, metadata = collect_chunks(audio, chunks, sampling_rate, max_duration)
+    groups: list[list[dict[str, Any]]] = [[]]
+    duration = 0
+    for chunk in chunks:
+        length = chunk["end"] - chunk["start"]
+        if duration + length > max_duration * sampling_rate:
+            groups.append([chunk])
+            duration = length
+        else:
+            groups[-1].append(chunk)
+            duration += length
+    if len(groups) == len(metadata):
+        for meta, group in zip(metadata, groups, strict=True):
+            meta["segments"] = group
+    return audio_chunks, metadata
+
+
+faster_whisper.transcribe.collect_chunks = collect_chunks_listing_all_speech  # used by the batched pipeline
 
 
 StepHook = Callable[[float, float, bool], None]
@@ -100,7 +136,8 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         # A chunk's offset is in the time with VAD's silences removed; its speech segments keep the
         # recording's sample positions.
         # A chunk can hold no speech at all: faster-whisper makes one empty chunk of a piece in which the
-        # VAD found none (and one before a speech segment longer than a chunk).
+        # VAD found none (and one before a speech segment longer than a chunk). Each chunk lists all of
+        # its speech (collect_chunks_listing_all_speech), so the step is exact.
         rate = self.model.feature_extractor.sampling_rate
         speech = [segment for chunk in chunks_metadata for segment in chunk["segments"]]
         step = (speech[0]["start"] / rate, speech[-1]["end"] / rate) if speech else None

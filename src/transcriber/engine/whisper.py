@@ -47,8 +47,10 @@ class WhisperTranscriber:
         trusted_paths: bool = True,
         piece_seconds: float = PIECE_SECONDS,
         limits: DecodeLimits | None = None,
+        first_batch: int = FIRST_BATCH,
     ) -> None:
         self.catalog = catalog
+        self.first_batch = first_batch  # chunks in the recording's first batch; 0: as many as the others
         self.limits = limits or DecodeLimits()
         self.cpu_threads = cpu_threads or usable_cpus()
         self.trusted_paths = trusted_paths
@@ -166,7 +168,9 @@ class WhisperTranscriber:
         run.phrases = phrases()
         return run
 
-    def _follow_steps(self, progress: DecodeProgress, piece: AudioPiece, *, batched: bool, first: bool) -> None:
+    def _follow_steps(
+        self, progress: DecodeProgress, piece: AudioPiece, *, batched: bool, first: bool
+    ) -> None:
         """Report ``piece``'s decoding steps into ``progress``, in the recording's time. Only the
         recording's first piece starts with a small batch: later pieces follow checkpoints already."""
         if not batched:
@@ -174,7 +178,7 @@ class WhisperTranscriber:
             return
         assert self._batched is not None
         offset = piece.start_seconds
-        self._batched.first_batch = FIRST_BATCH if first else 0
+        self._batched.first_batch = self.first_batch if first else 0
 
         def on_step(start: float, end: float, done: bool) -> None:
             if done:
