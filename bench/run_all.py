@@ -1,7 +1,7 @@
 """Run every benchmark under ``bench/`` one after another and print one summary table.
 
-Runs ``e2e_overhead.py`` and ``service.py``, and ``decoding.py``, ``batch_sizes.py`` and ``long_audio.py``
-when they exist.
+Runs ``e2e_overhead.py`` and ``service.py``, and ``decoding.py``, ``batch_sizes.py``, ``long_audio.py`` and
+``progress.py`` when they exist.
 Each script prints its own tables as it goes; each is asked for ``--json`` (when it supports it) so that
 the summary can quote its verdicts. ``--quick`` is passed to a script that supports it; ``e2e_overhead.py``
 gets ``--runs 1 --minutes 1`` instead. Every script writes its own results to ``bench/results/``; the
@@ -27,7 +27,7 @@ from kit.load import DISTURBED_CORES
 from kit.report import save
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ("e2e_overhead", "service", "decoding", "batch_sizes", "long_audio")
+SCRIPTS = ("e2e_overhead", "service", "decoding", "batch_sizes", "long_audio", "progress")
 QUICK_INSTEAD = {"e2e_overhead": ["--runs", "1", "--minutes", "1"]}  # scripts without --quick
 TIMEOUT_SECONDS = 3600  # per script: nothing here should take an hour
 
