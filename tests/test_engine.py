@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper.transcribe import Word as FwWord
 
 from tests.conftest import JFK_TEXT, espeak, repo_audio
 from transcriber.decoding import SAMPLE_RATE, pcm_blocks
-from transcriber.domain import Phrase
+from transcriber.domain import Phrase, Word
 from transcriber.engine import (
     WhisperTranscriber,
     collect_chunks_listing_all_speech,
@@ -190,6 +191,12 @@ def test_phrases_are_kept_inside_their_piece() -> None:
     assert piece_phrase(51.0, 52.0, "x", piece) == Phrase(150.0, 150.0, "x")
     assert piece_phrase(-0.2, 1.0, "y", piece) == Phrase(100.0, 101.0, "y")
     assert piece_phrase(5.0, 4.0, "z", piece) == Phrase(105.0, 105.0, "z")
+    said = [FwWord(47.5, 48.2, " last", 0.9), FwWord(48.1, 56.0, " words", 0.8)]
+    assert piece_phrase(48.0, 55.9, " last words ", piece, said) == Phrase(
+        148.0, 150.0, "last words", (Word(148.0, 148.2, " last", 0.9), Word(148.1, 150.0, " words", 0.8))
+    )
+    backwards = [FwWord(2.0, 2.5, " a", 0.5), FwWord(1.5, 1.8, " b", 0.5)]  # made to keep the order
+    assert [w.start for w in piece_phrase(1.0, 3.0, "a b", piece, backwards).words] == [102.0, 102.0]
 
 
 def test_unfinished_last_segment_of_a_batched_chunk_is_found() -> None:
@@ -261,8 +268,15 @@ def test_batched_decoding_reads_chunks_to_their_end(catalog: ModelCatalog, tmp_p
         wav.writeframes(np.concatenate([jfk, gap, mit, gap] * 2).tobytes())
     engine = WhisperTranscriber(catalog, cpu_threads=2)
     run = engine.transcribe(audio, RecognitionSettings(model="base", language="en", batch_size=8))
-    text = words(" ".join(p.text for p in run.phrases))
+    phrases = list(run.phrases)
+    text = words(" ".join(p.text for p in phrases))
     assert text.count("portions of the software") == 2, text
+    # the text decoded once more, and the tails after a chunk's last timestamp, have their words too
+    assert_words_inside_phrases(phrases)
+    portions = [w for p in phrases for w in p.words if words(w.word) == "portions"]
+    assert len(portions) == 2
+    period = (len(jfk) + len(gap) + len(mit) + len(gap)) / SAMPLE_RATE
+    assert portions[1].start - portions[0].start == pytest.approx(period, abs=0.3)
 
 
 def repeated_speech(speech: Path, out: Path, times: int) -> tuple[Path, float]:
@@ -308,6 +322,36 @@ def test_long_audio_is_transcribed_in_pieces_with_file_times(
     second = [p for p in phrases if p.start >= cut_after]
     assert JFK_TEXT in words(" ".join(p.text for p in second)), [(p.start, p.text) for p in phrases]
     assert all(p.end <= piece for p in phrases if p.start < cut_after)
+    # word timings by default, inside their phrase and in order, in the file's time across pieces:
+    # each repetition's two "country" are one period after the previous repetition's
+    assert_words_inside_phrases(phrases)
+    country = [w.start for p in phrases for w in p.words if words(w.word) == "country"]
+    assert len(country) == 6, [(w.word, w.start) for p in phrases for w in p.words]
+    for later, earlier in zip(country[2:], country, strict=False):
+        assert later - earlier == pytest.approx(period, abs=0.3), country
+    assert country[4] > piece  # the third repetition was decoded in the second piece
+
+
+def assert_words_inside_phrases(phrases: list[Phrase]) -> None:
+    """Every phrase with text has words that make up its text, inside its span and in order."""
+    for phrase in phrases:
+        assert phrase.words, phrase
+        assert words("".join(w.word for w in phrase.words)) == words(phrase.text), phrase
+        assert all(phrase.start <= w.start <= w.end <= phrase.end for w in phrase.words), phrase
+        starts = [w.start for w in phrase.words]
+        assert starts == sorted(starts), phrase
+        assert all(0.0 <= w.probability <= 1.0 for w in phrase.words)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch_size", [0, 4])
+def test_word_timestamps_can_be_turned_off(
+    engine: WhisperTranscriber, speech_file: Path, batch_size: int
+) -> None:
+    settings = RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size, word_timestamps=False)
+    phrases = list(engine.transcribe(speech_file, settings).phrases)
+    assert JFK_TEXT in words(" ".join(p.text for p in phrases))
+    assert all(p.words == () for p in phrases)
 
 
 @pytest.mark.slow

@@ -33,9 +33,14 @@ SEED_DEFAULTS: dict[str, Any] = {
     "WHISPER_VAD_MIN_SIL_MS": 300,
     "WHISPER_PROMPT": "",
 }
-DEFAULTS: dict[str, Any] = {**SEED_DEFAULTS, "WHISPER_BEAM": 5, "WHISPER_BATCH_SIZE": 8}
+DEFAULTS: dict[str, Any] = {
+    **SEED_DEFAULTS,
+    "WHISPER_BEAM": 5,
+    "WHISPER_BATCH_SIZE": 8,
+    "WHISPER_WORD_TIMESTAMPS": True,
+}
 """The seed's eleven variables, plus our additions, with our defaults (beam 5 and batches of 8 were
-chosen by bench/decoding.py)."""
+chosen by bench/decoding.py; word timings cost what bench/words.py measures)."""
 
 INVALID_VALUES = [
     ("WHISPER_BATCH_SIZE", "-1"),

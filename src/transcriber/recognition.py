@@ -92,6 +92,10 @@ class RecognitionSettings(BaseModel):
     on CPU and several times faster on a GPU. Each chunk is decoded without the previous chunk's text
     (``WHISPER_CONDITION_PREV`` applies to sequential decoding only). 0, or VAD off: sequential."""
 
+    word_timestamps: bool = Field(True, alias="WHISPER_WORD_TIMESTAMPS")
+    """Time every word (``phrases[].words`` in the results and the JSON export; subtitle cues are cut
+    at the words' own times). Off: phrases only, a little faster (see docs/performance.md)."""
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -138,6 +142,7 @@ TASK_OPTION_FIELDS: dict[str, str] = {
     "model": "model",
     "beam_size": "beam_size",
     "initial_prompt": "initial_prompt",
+    "word_timestamps": "word_timestamps",
 }
 """Per-task option name (in ``create_task``) -> settings field."""
 

@@ -105,6 +105,9 @@ phrases = Table(
     Column("start", Float, nullable=False),
     Column("end", Float, nullable=False),
     Column("text", Text, nullable=False),
+    # The phrase's words as a JSON list of [start, end, word, probability] (file time, seconds);
+    # NULL when the engine gave no word timings (word timestamps off, or a task from before 0006).
+    Column("words", Text, nullable=True),
 )
 
 settings = Table(

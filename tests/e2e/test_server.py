@@ -95,6 +95,12 @@ def test_real_speech_end_to_end_and_restart_loses_nothing(server: ServerProcess,
         assert "-->" in srt.text
         document = json.loads(http.get(f"/export/{task_id}.json").content)
         assert JFK_TEXT in words(document["text"])
+        # word timings by default, the same in the status and the JSON export (whole milliseconds)
+        said = [w["word"] for p in phrases for w in p["words"]]
+        assert words("".join(said)) == words(text)
+        exported = [w for p in document["phrases"] for w in p["words"]]
+        assert [w["word"] for w in exported] == said
+        assert [w["start"] for w in exported] == [round(w["start"], 3) for p in phrases for w in p["words"]]
 
     server.stop()
     server.start()

@@ -66,7 +66,12 @@ def check_transcript(http: httpx.Client, task_id: str) -> None:
         assert key in status  # 1C reads them with Соответствие.Получить(); present, possibly null
     phrases = status["results"]["phrases"]  # type: ignore[index]
     assert phrases
-    assert all(set(p) == {"start", "end", "text"} for p in phrases)
+    # the seed's {start, end, text}, plus each phrase's words (1C reads the keys it knows)
+    assert all(set(p) == {"start", "end", "text", "words"} for p in phrases)
+    for phrase in phrases:
+        assert phrase["words"]
+        assert all(set(w) == {"start", "end", "word", "probability"} for w in phrase["words"])
+        assert all(phrase["start"] <= w["start"] <= w["end"] <= phrase["end"] for w in phrase["words"])
     exported = http.get(f"/export/{task_id}.json")
     assert exported.status_code == 200
     document = read_json(exported)

@@ -5,6 +5,8 @@ Shared by the routers (tasks, uploads) and the web UI's event stream, so none bo
 
 from __future__ import annotations
 
+import math
+
 from transcriber.api.schemas import (
     CreatedTask,
     PhraseOut,
@@ -13,8 +15,9 @@ from transcriber.api.schemas import (
     TaskPage,
     UploadOut,
     WarningOut,
+    WordOut,
 )
-from transcriber.domain import TaskStatus, task_warnings
+from transcriber.domain import Phrase, TaskStatus, task_warnings
 from transcriber.service.tasks import TaskList, TaskView
 from transcriber.storage import UploadStorage
 from transcriber.store import TaskRecord, UploadRecord
@@ -48,7 +51,7 @@ def task_out(view: TaskView) -> TaskOut:
     task = view.task
     results = None
     if view.phrases is not None:
-        results = Results(phrases=[PhraseOut(start=p.start, end=p.end, text=p.text) for p in view.phrases])
+        results = Results(phrases=[phrase_out(p) for p in view.phrases])
     return TaskOut(
         task_id=task.id,
         status=task.status,
@@ -75,3 +78,19 @@ def task_out(view: TaskView) -> TaskOut:
 
 def task_page(tasks: TaskList, *, limit: int, offset: int) -> TaskPage:
     return TaskPage(tasks=[task_out(v) for v in tasks.views], total=tasks.total, limit=limit, offset=offset)
+
+
+def phrase_out(phrase: Phrase) -> PhraseOut:
+    """A phrase as the API shows it; ``words`` only when it has word timings."""
+    words = None
+    if phrase.words:
+        words = [
+            WordOut(
+                start=w.start,
+                end=w.end,
+                word=w.word,
+                probability=w.probability if math.isfinite(w.probability) else None,
+            )
+            for w in phrase.words
+        ]
+    return PhraseOut(start=phrase.start, end=phrase.end, text=phrase.text, words=words)

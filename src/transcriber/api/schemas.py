@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from transcriber.domain import TaskStatus
 
@@ -35,6 +35,9 @@ class TaskOptions(BaseModel):
     model: str | None = Field(None, description="Model name, e.g. base, tiny.en, large-v3")
     beam_size: int | None = Field(None, ge=1, le=20)
     initial_prompt: str | None = Field(None, max_length=2000)
+    word_timestamps: bool | None = Field(
+        None, description="Time every word (phrases[].words); default: the WHISPER_WORD_TIMESTAMPS setting"
+    )
 
 
 class TranscribeParams(TaskOptions):
@@ -48,10 +51,28 @@ class CreateTaskIn(TaskOptions):
     upload_id: str | None = Field(None, description="id returned by /api/v1/upload (instead of file_path)")
 
 
+class WordOut(BaseModel):
+    start: float = Field(description="Seconds from the start of the recording")
+    end: float
+    word: str = Field(description="The word as recognised, with its leading space and punctuation")
+    probability: float | None = Field(description="The model's confidence in the word, 0..1")
+
+
 class PhraseOut(BaseModel):
     start: float
     end: float
     text: str
+    words: list[WordOut] | None = Field(
+        None, description="The phrase's words with their times; absent when word timestamps are off"
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_words(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The seed's phrase is {start, end, text}: ``words`` is added only where there are words.
+        data: dict[str, Any] = handler(self)
+        if self.words is None:
+            data.pop("words", None)
+        return data
 
 
 class Results(BaseModel):

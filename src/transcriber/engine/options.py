@@ -18,6 +18,7 @@ def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict
         "condition_on_previous_text": settings.condition_on_previous_text,
         "initial_prompt": settings.initial_prompt or None,
         "vad_filter": settings.vad_min_silence_ms > 0,
+        "word_timestamps": settings.word_timestamps,
     }
     if settings.vad_min_silence_ms > 0:
         options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}

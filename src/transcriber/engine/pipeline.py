@@ -7,6 +7,7 @@ transcripts silently, so importing this module on one fails loudly instead.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from typing import Any
@@ -97,6 +98,9 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     sequential decoder seeks back and decodes it again, the batched one never does. We append that
     text as a last phrase that runs to the chunk's end.
 
+    Word timings are aligned once a chunk's text is complete (the appended tail included), each
+    chunk's text against its own encoder output; faster-whisper would align only the text it kept.
+
     Two more changes are for progress: the first batch of a piece of at least ``FIRST_BATCH_FROM``
     full batches holds ``first_batch`` chunks (fewer than the others, so the first phrases and the
     first real checkpoint come within seconds; 0 turns it off), and ``on_step`` is told where each batch
@@ -104,6 +108,8 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     """
 
     _outputs: list[dict[str, Any]]
+    _encoder_output: Any = None
+    last_speech_timestamp: float
     first_batch: int = FIRST_BATCH
     on_step: StepHook | None = None
 
@@ -130,6 +136,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
         encoder_output, outputs = super().generate_segment_batched(features, tokenizer, options)
         self._outputs = outputs
+        self._encoder_output = encoder_output
         return encoder_output, outputs
 
     def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
@@ -149,8 +156,9 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         return segmented
 
     def _forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
-        segmented = super().forward(features, tokenizer, chunks_metadata, options)
-        outputs = self._outputs
+        without_words = dataclasses.replace(options, word_timestamps=False)
+        segmented = super().forward(features, tokenizer, chunks_metadata, without_words)
+        outputs, encoder_output = self._outputs, self._encoder_output
         unread: list[tuple[int, float]] = []  # (chunk in the batch, seconds into it not decoded)
         for index, (chunk, output) in enumerate(zip(chunks_metadata, outputs, strict=True)):
             position = unread_after(output["tokens"], tokenizer.timestamp_begin)
@@ -164,7 +172,41 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
                 self._append(segmented[index], tokenizer, tail[1], output, start, end, chunk)
         if unread:
             self._decode_rest(features, tokenizer, chunks_metadata, options, unread, segmented)
+        if options.word_timestamps:
+            self._add_words(segmented, tokenizer, encoder_output, chunks_metadata, options)
         return segmented
+
+    def _add_words(
+        self,
+        segmented: list[list[dict[str, Any]]],
+        tokenizer: Any,
+        encoder_output: Any,
+        chunks_metadata: Any,
+        options: Any,
+    ) -> None:
+        """Give every segment its ``words``, aligned against its chunk's audio (chunk-offset time, as
+        faster-whisper's own alignment; ``restore_speech_timestamps`` then maps them to the piece).
+
+        A chunk with no segment gets a placeholder for the alignment (faster-whisper's reads each
+        chunk's first segment), removed again afterwards."""
+        rate = self.model.frames_per_second
+        placeholders = []
+        for index, (chunk, segments) in enumerate(zip(chunks_metadata, segmented, strict=True)):
+            if not segments:
+                offset = chunk["offset"]
+                segments.append({"tokens": [], "start": offset, "end": offset, "seek": int(offset * rate)})
+                placeholders.append(index)
+        self.last_speech_timestamp = self.model.add_word_timestamps(
+            segmented,
+            tokenizer,
+            encoder_output,
+            [int(np.ceil(chunk["duration"]) * rate) for chunk in chunks_metadata],
+            options.prepend_punctuations,
+            options.append_punctuations,
+            self.last_speech_timestamp,
+        )
+        for index in placeholders:
+            segmented[index].clear()
 
     def _decode_rest(
         self,

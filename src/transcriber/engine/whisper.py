@@ -18,7 +18,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from transcriber.decoding import DecodeLimits, DecodeReport, pcm_blocks
-from transcriber.domain import Phrase
+from transcriber.domain import Phrase, Word
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
 from transcriber.engine.options import decode_options
 from transcriber.engine.pipeline import FIRST_BATCH, TailKeepingPipeline
@@ -153,7 +153,7 @@ class WhisperTranscriber:
             while piece is not None:
                 self._follow_steps(progress, piece, batched=batched, first=piece is first)
                 for segment in current:
-                    phrase = piece_phrase(segment.start, segment.end, segment.text, piece)
+                    phrase = piece_phrase(segment.start, segment.end, segment.text, piece, segment.words)
                     if not batched:  # a window's phrases come together; the next window ends 30 s on
                         progress.done(phrase.end)
                         progress.step(start=phrase.end, end=min(piece.end_seconds, phrase.end + WINDOW))
@@ -221,9 +221,20 @@ def _speech_spans(min_silence_ms: int) -> SpeechSpans:
     return spans
 
 
-def piece_phrase(start: float, end: float, text: str, piece: AudioPiece) -> Phrase:
+def piece_phrase(
+    start: float, end: float, text: str, piece: AudioPiece, words: Iterable[Any] | None = None
+) -> Phrase:
     """Our phrase from a piece's segment, in the recording's time and inside the piece: Whisper's last
-    window can end past the audio."""
+    window can end past the audio. ``words`` (faster-whisper's, with ``start``, ``end``, ``word`` and
+    ``probability`` in the piece's time) become the phrase's, inside its span and in order."""
     low, high = piece.start_seconds, piece.end_seconds
     start = min(max(low, low + float(start)), high)
-    return Phrase(start=start, end=min(max(start, low + float(end)), high), text=text.strip())
+    end = min(max(start, low + float(end)), high)
+    timed: list[Word] = []
+    floor = start
+    for word in words or ():
+        word_start = min(max(floor, low + float(word.start)), end)
+        word_end = min(max(word_start, low + float(word.end)), end)
+        timed.append(Word(word_start, word_end, str(word.word), float(word.probability)))
+        floor = word_start
+    return Phrase(start=start, end=end, text=text.strip(), words=tuple(timed))

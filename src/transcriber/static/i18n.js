@@ -166,6 +166,7 @@ const ru = {
   "set.WHISPER_VAD_MIN_SIL_MS": "Минимальная пауза, мс",
   "set.WHISPER_PROMPT": "Подсказка",
   "set.WHISPER_BATCH_SIZE": "Пакетное декодирование",
+  "set.WHISPER_WORD_TIMESTAMPS": "Время каждого слова",
   "help.WHISPER_DEVICE": "auto — видеокарта (CUDA), если есть, иначе процессор; cuda — только видеокарта; cpu — только процессор.",
   "help.WHISPER_MODEL": "Имя модели (base, tiny.en, small, large-v3…) или папка с моделью CTranslate2. Без интернета доступны base и tiny.en.",
   "help.WHISPER_COMPUTE_TYPE": "auto — float16 на видеокарте, int8 на процессоре.",
@@ -178,6 +179,7 @@ const ru = {
   "help.WHISPER_VAD_MIN_SIL_MS": "Детектор речи: самая короткая пауза (мс), которая разделяет речь; 0 выключает детектор.",
   "help.WHISPER_PROMPT": "Начальная подсказка: словарь и стиль (имена, термины).",
   "help.WHISPER_BATCH_SIZE": "N — пакетное декодирование, по N фрагментов речи (до 30 с) сразу: быстрее на процессоре и в разы быстрее на GPU. 0 (или выключенный детектор речи) — последовательное, как в спецификации.",
+  "help.WHISPER_WORD_TIMESTAMPS": "Время начала и конца каждого слова (words у фраз в результатах и в JSON; субтитры режутся по словам). Выключено — только фразы, немного быстрее.",
 
   "reset.title": "Жёсткий сброс",
   "reset.intro": "Отменяет все задачи в очереди (они останутся в истории как отменённые) и перезагружает модель. Задача, которая уже выполняется, продолжит работу.",
@@ -369,6 +371,7 @@ const en = {
   "set.WHISPER_VAD_MIN_SIL_MS": "Minimum silence, ms",
   "set.WHISPER_PROMPT": "Prompt",
   "set.WHISPER_BATCH_SIZE": "Batched decoding",
+  "set.WHISPER_WORD_TIMESTAMPS": "Word timings",
 
   "reset.title": "Hard reset",
   "reset.intro": "Cancels every queued task (kept in the history as cancelled) and reloads the model. A task that is already running carries on.",

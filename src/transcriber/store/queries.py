@@ -14,7 +14,7 @@ from transcriber import schema as t
 from transcriber.clock import utcnow
 from transcriber.domain import TAKES_TASKS, Phrase, TaskStatus
 from transcriber.store.base import PENDING, WITH_UPLOAD, StoreBase
-from transcriber.store.records import QueueLoad, TaskRecord, task_record
+from transcriber.store.records import QueueLoad, TaskRecord, task_record, words_from_json
 
 RECENT_TASKS_FOR_SPEED = 20
 
@@ -125,9 +125,12 @@ class TaskQueries(StoreBase):
 
     def get_phrases(self, task_id: str) -> list[Phrase]:
         query = (
-            select(t.phrases.c.start, t.phrases.c.end, t.phrases.c.text)
+            select(t.phrases.c.start, t.phrases.c.end, t.phrases.c.text, t.phrases.c.words)
             .where(t.phrases.c.task_id == task_id)
             .order_by(t.phrases.c.idx)
         )
         with self._read() as conn:
-            return [Phrase(start=r.start, end=r.end, text=r.text) for r in conn.execute(query)]
+            return [
+                Phrase(start=r.start, end=r.end, text=r.text, words=words_from_json(r.words))
+                for r in conn.execute(query)
+            ]

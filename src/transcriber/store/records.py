@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from transcriber.domain import TaskStatus, WorkerState
+from transcriber.domain import TaskStatus, Word, WorkerState
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +99,19 @@ def worker_record(row: RowMapping) -> WorkerRecord:
     values = {f: row[f] for f in WorkerRecord.__dataclass_fields__}
     values["state"] = WorkerState(row["state"])
     return WorkerRecord(**values)
+
+
+def words_json(words: tuple[Word, ...]) -> str | None:
+    """A phrase's words as stored: ``[[start, end, word, probability], ...]``; None for no words.
+    Times keep whole milliseconds and probabilities three decimals (what the API shows)."""
+    if not words:
+        return None
+    rows = [[round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 3)] for w in words]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def words_from_json(text: str | None) -> tuple[Word, ...]:
+    """The words stored by :func:`words_json` (none for NULL)."""
+    if not text:
+        return ()
+    return tuple(Word(float(a), float(b), str(w), float(p)) for a, b, w, p in json.loads(text))

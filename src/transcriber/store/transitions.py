@@ -19,7 +19,7 @@ from transcriber.domain import Phrase, TaskStatus
 from transcriber.errors import Conflict, NotFound
 from transcriber.store.base import ACTIVE, BACK_TO_PENDING, FINISHED
 from transcriber.store.queries import TaskQueries
-from transcriber.store.records import TaskRecord
+from transcriber.store.records import TaskRecord, words_json
 
 MAX_ATTEMPTS = 3
 
@@ -158,7 +158,14 @@ class TaskTransitions(TaskQueries):
     @staticmethod
     def _insert_phrases(conn: Connection, task_id: str, first_index: int, items: Iterable[Phrase]) -> None:
         rows = [
-            {"task_id": task_id, "idx": first_index + i, "start": p.start, "end": p.end, "text": p.text}
+            {
+                "task_id": task_id,
+                "idx": first_index + i,
+                "start": p.start,
+                "end": p.end,
+                "text": p.text,
+                "words": words_json(p.words),
+            }
             for i, p in enumerate(items)
         ]
         if rows:
