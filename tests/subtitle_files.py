@@ -6,6 +6,7 @@ other, and keep every rule of ``SubtitleRules`` as the module ``transcriber.subt
 
 from __future__ import annotations
 
+import difflib
 import html
 import itertools
 import math
@@ -50,10 +51,22 @@ def _without_arrows(line: str) -> str:
 
 def phrase_words(phrase: Phrase) -> list[str]:
     """The words a phrase's cues must show, in order."""
-    if phrase.words:
-        words = [" ".join(w.word.split()) for w in phrase.words]
-        return [word for word in words if word]
-    return phrase.text.split()
+    if not phrase.words:
+        return phrase.text.split()
+    # A word without a leading space continues the one before it ("Mr" + "."), unless no word of the
+    # phrase has one while its text has spaces (an engine stripped them): the rule subtitles follow.
+    spaced = any(w.word[:1].isspace() for w in phrase.words[1:])
+    separate = not spaced and len(phrase.text.split()) > 1
+    words: list[str] = []
+    for w in phrase.words:
+        text = " ".join(w.word.split())
+        if not text:
+            continue
+        if words and not separate and not w.word[:1].isspace():
+            words[-1] += text
+        else:
+            words.append(text)
+    return [part for word in words for part in word.split()]
 
 
 def rule_breaks(cues: list[Cue], rules: SubtitleRules, *, recording_ms: int) -> list[tuple[int, str]]:
@@ -90,7 +103,10 @@ def check_subtitles(transcript: Transcript, rules: SubtitleRules | None = None) 
 
     words = [word for phrase in transcript.phrases for word in phrase_words(phrase)]
     shown = " ".join(line for cue in cues for line in cue.lines)
-    assert shown.split() == words, "every word shown once, in order, none cut"
+    assert shown.split() == words, (
+        "every word shown once, in order, none cut",
+        list(difflib.unified_diff(words, shown.split(), lineterm="", n=2)),
+    )
     long_words = {word for word in words if len(word) > rules.max_line_chars}
     for cue in cues:
         assert cue.lines, cue

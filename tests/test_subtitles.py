@@ -109,6 +109,18 @@ def test_words_without_spaces_are_glued_unless_the_text_has_spaces() -> None:
     assert [c.lines for c in build_cues(transcript(stripped))] == [("hello world",)]
 
 
+def test_a_word_in_pieces_is_never_cut_between_them() -> None:
+    # Whisper writes an unknown German word in pieces, the later ones without a leading space
+    # (multilingual.mp3: " Tzu", "-fakau", "-fen"); the pieces make one word, even one too long
+    # for a line
+    pieces = (" on", " Tzu", "-fakau", "-fen", " on", " Tzu", "-rechtier")
+    words = tuple(Word(i * 0.4, i * 0.4 + 0.4, w, 0.5) for i, w in enumerate(pieces))
+    phrase = Phrase(0.0, 2.8, "".join(pieces).strip(), words)
+    rules = SubtitleRules(max_line_chars=10, max_lines=1, max_cue_seconds=1.0, max_cps=5.0)
+    cues = check_subtitles(transcript(phrase, duration=10.0), rules)
+    assert [line for c in cues for line in c.lines] == ["on", "Tzu-fakau-fen", "on", "Tzu-rechtier"]
+
+
 def test_a_phrase_without_text_gives_no_cue() -> None:
     assert build_cues(transcript(Phrase(0.0, 1.0, "  "), timed((" ", 1.0, 2.0)))) == []
 

@@ -132,9 +132,11 @@ class _Token:
 
 
 def _timed_words(phrase: Phrase) -> list[_Token]:
-    """The phrase's own words. Whisper's words carry their leading space (``" hello"``); where no word
-    has one, the words are glued together unless the phrase's text has spaces (then an engine stripped
-    them). Word starts are made non-decreasing and ends never before starts."""
+    """The phrase's own words. Whisper's words carry their leading space (``" hello"``); one without it
+    continues the word before (a word in pieces: ``" Tzu"``, ``"-fakau"``) and is joined to it. Where no
+    word has one (languages written without spaces), the words are glued together but may be cut
+    between, unless the phrase's text has spaces (then an engine stripped them). Word starts are made
+    non-decreasing and ends never before starts."""
     spaced = any(word.word[:1].isspace() for word in phrase.words[1:])
     separate = not spaced and len(phrase.text.split()) > 1
     tokens: list[_Token] = []
@@ -146,6 +148,10 @@ def _timed_words(phrase: Phrase) -> list[_Token]:
         start = max(to_milliseconds(word.start), floor)
         end = max(to_milliseconds(word.end), start)
         glued = bool(tokens) and not separate and not word.word[:1].isspace()
+        if glued and spaced:  # the rest of a word ("Tzu" "-fakau"): never cut inside it
+            last = tokens[-1]
+            tokens[-1] = _Token(last.text + text, last.start_ms, max(last.end_ms, end), last.glued)
+            continue
         tokens.append(_Token(text, start, end, glued))
         floor = start
     return tokens
