@@ -119,6 +119,26 @@ def test_a_word_in_pieces_is_never_cut_between_them() -> None:
     rules = SubtitleRules(max_line_chars=10, max_lines=1, max_cue_seconds=1.0, max_cps=5.0)
     cues = check_subtitles(transcript(phrase, duration=10.0), rules)
     assert [line for c in cues for line in c.lines] == ["on", "Tzu-fakau-fen", "on", "Tzu-rechtier"]
+    # the same when the phrase opens with the word in pieces (no later word has a leading space)
+    alone = Phrase(
+        0.0,
+        1.2,
+        "Tzu-fafi-tigen,",
+        tuple(Word(i * 0.4, i * 0.4 + 0.4, w, 0.5) for i, w in enumerate((" Tzu", "-fafi", "-tigen,"))),
+    )
+    assert [c.lines for c in check_subtitles(transcript(alone, duration=5.0), rules)] == [
+        ("Tzu-fafi-tigen,",)
+    ]
+
+
+def test_words_of_a_script_without_spaces_may_be_cut_between() -> None:
+    text = "我们今天讨论的是语音识别系统的部署方案和服务器配置问题"
+    chars = tuple(Word(i * 0.3, i * 0.3 + 0.3, text[i : i + 2], 0.9) for i in range(0, len(text), 2))
+    phrase = Phrase(0.0, chars[-1].end, text, chars)
+    cues = build_cues(transcript(phrase, duration=20.0), rules=SubtitleRules(max_line_chars=10, max_lines=1))
+    assert len(cues) > 1
+    assert "".join(line for c in cues for line in c.lines) == text
+    assert all(len(line) <= 10 for c in cues for line in c.lines)
 
 
 def test_a_phrase_without_text_gives_no_cue() -> None:

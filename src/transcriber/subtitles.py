@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from types import MappingProxyType
@@ -131,12 +132,21 @@ class _Token:
     """Written right after the previous word, without a space (languages written without spaces)."""
 
 
+_WRITTEN_WITHOUT_SPACES = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]"
+)
+"""Characters of scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, Japanese
+kana, CJK ideographs, Hangul syllables, full-width forms): a cut may fall between two of them."""
+
+
 def _timed_words(phrase: Phrase) -> list[_Token]:
     """The phrase's own words. Whisper's words carry their leading space (``" hello"``); one without it
-    continues the word before (a word in pieces: ``" Tzu"``, ``"-fakau"``) and is joined to it. Where no
-    word has one (languages written without spaces), the words are glued together but may be cut
-    between, unless the phrase's text has spaces (then an engine stripped them). Word starts are made
-    non-decreasing and ends never before starts."""
+    continues the word before (a word in pieces: ``" Tzu"``, ``"-fakau"``) and is joined to it, unless
+    the two meet in a script written without spaces (``"你好"`` ``"世界"``): those are glued together but
+    may be cut between. Where no word has a leading space but the phrase's text has spaces, an engine
+    stripped them, and the words are separate. Word starts are made non-decreasing and ends never
+    before starts."""
     spaced = any(word.word[:1].isspace() for word in phrase.words[1:])
     separate = not spaced and len(phrase.text.split()) > 1
     tokens: list[_Token] = []
@@ -148,8 +158,8 @@ def _timed_words(phrase: Phrase) -> list[_Token]:
         start = max(to_milliseconds(word.start), floor)
         end = max(to_milliseconds(word.end), start)
         glued = bool(tokens) and not separate and not word.word[:1].isspace()
-        if glued and spaced:  # the rest of a word ("Tzu" "-fakau"): never cut inside it
-            last = tokens[-1]
+        if glued and not _WRITTEN_WITHOUT_SPACES.search(tokens[-1].text[-1] + text[0]):
+            last = tokens[-1]  # the rest of a word ("Tzu" "-fakau"): never cut inside it
             tokens[-1] = _Token(last.text + text, last.start_ms, max(last.end_ms, end), last.glued)
             continue
         tokens.append(_Token(text, start, end, glued))
