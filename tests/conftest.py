@@ -108,7 +108,12 @@ class FakeTranscriber:
         self._loaded = None
 
     def transcribe(
-        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+        self,
+        audio: Path,
+        settings: RecognitionSettings,
+        *,
+        duration: float | None = None,
+        guard_loops: bool = True,
     ) -> TranscriptionRun:
         self.load(settings)
         self.seen_settings.append(settings)
@@ -164,10 +169,13 @@ class Harness:
         body: dict[str, object] = response.json()
         return body
 
-    def transcribe(self, path: Path) -> dict[str, Any]:
-        """Upload ``path``, create its task, run the worker until the queue is empty; the task's status."""
+    def transcribe(self, path: Path, **options: Any) -> dict[str, Any]:
+        """Upload ``path``, create its task (with task ``options``), run the worker until the queue is
+        empty; the task's status."""
         upload = self.upload(path)
-        task_id = self.client.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"]
+        created = self.client.post("/api/v1/create_task", json={"upload_id": upload["id"], **options})
+        assert created.status_code == 200, created.text
+        task_id = created.json()["task_id"]
         assert self.drain() == 1
         status: dict[str, Any] = self.client.get(f"/api/v1/status/{task_id}").json()
         return status

@@ -32,7 +32,12 @@ class Scripted(FakeTranscriber):
         self.decode = decode
 
     def transcribe(
-        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+        self,
+        audio: Path,
+        settings: RecognitionSettings,
+        *,
+        duration: float | None = None,
+        guard_loops: bool = True,
     ) -> TranscriptionRun:
         run = super().transcribe(audio, settings)
         return TranscriptionRun(run.language, run.language_probability, run.duration, self.decode())

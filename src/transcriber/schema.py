@@ -87,6 +87,10 @@ tasks = Table(
     Column("duration", Float, nullable=True),
     # Seconds of audio that could not be decoded (damaged stretches skipped); null: nothing was lost.
     Column("undecoded_seconds", Float, nullable=True),
+    # Decoding windows decoded again because their text looped, and phrases dropped as invented
+    # text over silence or noise (NULL: none, or a task from before 0007).
+    Column("redecoded_windows", Integer, nullable=True),
+    Column("dropped_phrases", Integer, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("worker_id", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),

@@ -56,6 +56,8 @@ class TranscriptionRun:
     duration: float  # from the container up front; the decoded length once ``phrases`` is exhausted
     phrases: Iterator[Phrase]
     undecoded_seconds: float = 0.0  # audio that could not be decoded; final once ``phrases`` is exhausted
+    redecoded: int = 0  # windows decoded again because their text looped; final once exhausted
+    dropped: int = 0  # phrases dropped as invented text over silence or noise; final once exhausted
     progress: DecodeProgress = field(default_factory=DecodeProgress)
 
 
@@ -70,8 +72,14 @@ class Transcriber(Protocol):
     def unload(self) -> None: ...
 
     def transcribe(
-        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+        self,
+        audio: Path,
+        settings: RecognitionSettings,
+        *,
+        duration: float | None = None,
+        guard_loops: bool = True,
     ) -> TranscriptionRun:
         """Start transcribing; ``duration``, when the caller already knows it (the upload was probed),
-        saves reading the file once more."""
+        saves reading the file once more. ``guard_loops=False`` keeps a window that repeats itself as
+        decoded, without decoding it again: only for audio that repeats on purpose (the calibration)."""
         ...

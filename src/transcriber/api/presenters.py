@@ -10,6 +10,7 @@ import math
 from transcriber.api.schemas import (
     CreatedTask,
     PhraseOut,
+    QualityOut,
     Results,
     TaskOut,
     TaskPage,
@@ -73,6 +74,7 @@ def task_out(view: TaskView) -> TaskOut:
             WarningOut(code=w.code, seconds=w.seconds, message=w.message)
             for w in task_warnings(undecoded_seconds=task.undecoded_seconds)
         ],
+        quality=QualityOut(redecoded=task.redecoded_windows or 0, dropped=task.dropped_phrases or 0),
     )
 
 

@@ -87,6 +87,17 @@ class WarningOut(BaseModel):
     message: str
 
 
+class QualityOut(BaseModel):
+    """What the guards against invented text did on this task (0 and 0 for a clean recording)."""
+
+    redecoded: int = Field(
+        0, description="Decoding windows whose text looped (repeated itself) and were decoded again"
+    )
+    dropped: int = Field(
+        0, description="Phrases dropped as invented text: over silence or noise, or known hallucinations"
+    )
+
+
 class TaskOut(BaseModel):
     task_id: str
     status: TaskStatus
@@ -115,6 +126,7 @@ class TaskOut(BaseModel):
     warnings: list[WarningOut] = Field(
         default_factory=list, description="Empty unless the transcript is not the whole recording"
     )
+    quality: QualityOut = Field(default_factory=QualityOut)
 
 
 class TaskPage(BaseModel):

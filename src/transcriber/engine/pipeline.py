@@ -19,12 +19,16 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.transcribe import get_compression_ratio
 from faster_whisper.vad import collect_chunks
 
+from transcriber.engine.loops import repetition
+
 VERIFIED = ((1, 2, 1), (1, 3, 0))
 """faster-whisper versions the patches were checked on: from the first, up to (not including) the
 second. Keep pyproject.toml's pin the same."""
 
 MIN_UNREAD_SECONDS = 0.5  # audio left undecoded at a batched chunk's end that is decoded once more
 FIRST_BATCH = 1  # chunks in a recording's first batch (see TailKeepingPipeline)
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+"""The sequential decoder's temperature fallback, used again on a batched chunk that loops."""
 FIRST_BATCH_FROM = 2
 """The first batch is split off only from a piece of at least this many full batches. A chunk decoded
 alone costs about 1.4x its share of a full batch on 2 CPU cores, so the split costs about 0.4/chunks of
@@ -98,6 +102,11 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     sequential decoder seeks back and decodes it again, the batched one never does. We append that
     text as a last phrase that runs to the chunk's end.
 
+    A chunk whose text repeats itself (``loops.repetition``: Whisper's loop, which the batched pipeline
+    cannot escape, having no temperature fallback) is decoded again on its own the way the sequential
+    decoder does (without any previous text, each temperature of ``FALLBACK_TEMPERATURES`` in turn until
+    the text no longer loops), and the better text is kept; ``redecoded`` counts those chunks.
+
     Word timings are aligned once a chunk's text is complete (the appended tail included), each
     chunk's text against its own encoder output; faster-whisper would align only the text it kept.
 
@@ -110,6 +119,8 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     _outputs: list[dict[str, Any]]
     _encoder_output: Any = None
     last_speech_timestamp: float
+    redecoded: int = 0
+    guard_loops: bool = True
     first_batch: int = FIRST_BATCH
     on_step: StepHook | None = None
 
@@ -172,9 +183,79 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
                 self._append(segmented[index], tokenizer, tail[1], output, start, end, chunk)
         if unread:
             self._decode_rest(features, tokenizer, chunks_metadata, options, unread, segmented)
+        for index, chunk in enumerate(chunks_metadata):
+            if self.guard_loops and repetition(" ".join(s["text"] for s in segmented[index])).looping:
+                self._redecode(features[index], tokenizer, chunk, options, segmented[index])
         if options.word_timestamps:
             self._add_words(segmented, tokenizer, encoder_output, chunks_metadata, options)
         return segmented
+
+    def _redecode(
+        self,
+        features: Any,
+        tokenizer: Any,
+        chunk: dict[str, Any],
+        options: Any,
+        segments: list[dict[str, Any]],
+    ) -> None:
+        """Decode a looping chunk again as the sequential decoder would (``segments`` in place): without
+        any previous text, at each temperature of ``FALLBACK_TEMPERATURES`` in turn until a decoding
+        neither loops nor falls under the options' mean log-probability threshold. If none passes both,
+        the likeliest decoding that does not loop is kept (Whisper's own choice when every temperature
+        fails); if every one loops, the one that repeats itself least, or the first decoding."""
+        rate = self.model.frames_per_second
+        audio = features[:, : max(1, round(chunk["duration"] * rate))]
+        best = repetition(" ".join(s["text"] for s in segments))
+        found = None
+        unlooped: list[tuple[float, list[Any]]] = []
+        for temperature in FALLBACK_TEMPERATURES:
+            retry = dataclasses.replace(
+                options,
+                temperatures=[temperature],
+                condition_on_previous_text=False,
+                prefix=None,
+                clip_timestamps=[],
+                word_timestamps=False,
+                without_timestamps=False,
+                max_initial_timestamp=1.0,
+                multilingual=False,
+                hallucination_silence_threshold=None,
+            )
+            decoded = decoded_in_chunk(
+                list(self.model.generate_segments(audio, tokenizer, retry, log_progress=False)),
+                chunk["duration"],
+            )
+            score = repetition(" ".join(s.text for s in decoded))
+            if score.looping:
+                if score.better_than(best):
+                    best, found = score, decoded
+                continue
+            likelihood = _mean_logprob(decoded)
+            threshold = options.log_prob_threshold
+            if threshold is None or likelihood >= threshold:
+                found = decoded
+                break
+            unlooped.append((likelihood, decoded))
+        else:
+            if unlooped:
+                found = max(unlooped, key=lambda pair: pair[0])[1]
+        self.redecoded += 1
+        if found is None:
+            return
+        offset = chunk["offset"]
+        segments[:] = [
+            {
+                "text": s.text,
+                "avg_logprob": s.avg_logprob,
+                "no_speech_prob": s.no_speech_prob,
+                "tokens": s.tokens,
+                "start": offset + s.start,
+                "end": offset + min(s.end, chunk["duration"]),
+                "compression_ratio": s.compression_ratio,
+                "seek": int(offset * rate),
+            }
+            for s in found
+        ]
 
     def _add_words(
         self,
@@ -288,3 +369,13 @@ def unfinished_tail(tokens: list[int], timestamp_begin: int) -> tuple[int, list[
     last = pairs[-1]
     text = [t for t in tokens[last:] if t < timestamp_begin]
     return (tokens[last] - timestamp_begin, text) if text else None
+
+
+def _mean_logprob(segments: list[Any]) -> float:
+    """A decoding's mean log-probability per segment (0 for one without segments: nothing to doubt)."""
+    return sum(s.avg_logprob for s in segments) / len(segments) if segments else 0.0
+
+
+def decoded_in_chunk(segments: list[Any], duration: float) -> list[Any]:
+    """The segments of a chunk's own decoding that start inside it and have text."""
+    return [s for s in segments if s.start < duration and s.text.strip()]

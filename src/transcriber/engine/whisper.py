@@ -17,8 +17,17 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-from transcriber.decoding import DecodeLimits, DecodeReport, pcm_blocks
+from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase, Word
+from transcriber.engine.inventions import (
+    LOW_PROBABILITY,
+    SILENT_DBFS,
+    Evidence,
+    invented,
+    known_hallucination,
+    level_dbfs,
+    speech_share,
+)
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
 from transcriber.engine.options import decode_options
 from transcriber.engine.pipeline import FIRST_BATCH, TailKeepingPipeline
@@ -118,7 +127,12 @@ class WhisperTranscriber:
         raise ModelUnavailable(f"cannot load model {settings.model!r}: {'; '.join(errors)}.{hint}")
 
     def transcribe(
-        self, audio: Path, settings: RecognitionSettings, *, duration: float | None = None
+        self,
+        audio: Path,
+        settings: RecognitionSettings,
+        *,
+        duration: float | None = None,
+        guard_loops: bool = True,
     ) -> TranscriptionRun:
         """Start transcribing ``audio``: the language is detected on the first piece and kept for the
         others; each piece is decoded only when the caller has taken the previous one's phrases.
@@ -145,21 +159,32 @@ class WhisperTranscriber:
         )
 
         progress = run.progress
-        batched = self._batched_for(settings) is not None
+        pipeline = self._batched_for(settings)
+        batched = pipeline is not None
+        if pipeline is not None:
+            pipeline.redecoded = 0
+            pipeline.guard_loops = guard_loops
+        spans = _speech_spans(_CUT_VAD_MS)
 
         def phrases() -> Iterator[Phrase]:
             piece: AudioPiece | None = first
             current: Iterable[Any] = segments
             while piece is not None:
                 self._follow_steps(progress, piece, batched=batched, first=piece is first)
+                speech = PieceSpeech(piece, spans)
                 for segment in current:
                     phrase = piece_phrase(segment.start, segment.end, segment.text, piece, segment.words)
                     if not batched:  # a window's phrases come together; the next window ends 30 s on
                         progress.done(phrase.end)
                         progress.step(start=phrase.end, end=min(piece.end_seconds, phrase.end + WINDOW))
+                    if speech.invented(phrase, segment.no_speech_prob):
+                        run.dropped += 1
+                        log.info("dropped invented text at %.1f s: %r", phrase.start, phrase.text[:80])
+                        continue
                     yield phrase
                 progress.done(piece.end_seconds)
                 run.duration = piece.end_seconds
+                run.redecoded = pipeline.redecoded if pipeline is not None else 0
                 piece = next(pieces, None)
                 run.undecoded_seconds = report.lost_seconds
                 if piece is not None:
@@ -210,6 +235,38 @@ class WhisperTranscriber:
                 samples, batch_size=settings.batch_size, without_timestamps=False, **batched
             )
         return self._model.transcribe(samples, **options)  # type: ignore[no-any-return]
+
+
+class PieceSpeech:
+    """Where a piece's speech is, as the voice activity detector hears it, measured only when a phrase
+    looks invented (a known hallucination, only unsure words, or a silent span): most never need it."""
+
+    def __init__(self, piece: AudioPiece, spans: SpeechSpans) -> None:
+        self._piece = piece
+        self._spans = spans
+        self._found: list[tuple[float, float]] | None = None
+
+    def invented(self, phrase: Phrase, no_speech_prob: float) -> bool:
+        unsure = bool(phrase.words) and max(w.probability for w in phrase.words) < LOW_PROBABILITY
+        level = self.level(phrase)
+        if not (unsure or level < SILENT_DBFS or known_hallucination(phrase.text)):
+            return False
+        if self._found is None:
+            offset = self._piece.start_seconds
+            self._found = [
+                (offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
+                for a, b in self._spans(self._piece.samples)
+            ]
+        share = speech_share(phrase.start, phrase.end, self._found)
+        evidence = Evidence(speech_share=share, no_speech_prob=float(no_speech_prob), level_dbfs=level)
+        return invented(phrase, evidence)
+
+    def level(self, phrase: Phrase) -> float:
+        """The loudness of the phrase's span of this piece (dBFS)."""
+        offset = self._piece.start_seconds
+        first = max(0, round((phrase.start - offset) * SAMPLE_RATE))
+        past = max(first + 1, round((phrase.end - offset) * SAMPLE_RATE))
+        return level_dbfs(self._piece.samples[first:past])
 
 
 def _speech_spans(min_silence_ms: int) -> SpeechSpans:

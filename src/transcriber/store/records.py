@@ -45,6 +45,10 @@ class TaskRecord:
     heartbeat_at: datetime | None
     undecoded_seconds: float | None = None
     """Seconds of audio that could not be decoded (a damaged recording); None: nothing was lost."""
+    redecoded_windows: int | None = None
+    """Decoding windows decoded again because their text looped; None: none."""
+    dropped_phrases: int | None = None
+    """Phrases dropped as invented text (over silence or noise); None: none."""
     progress_estimated: bool = False
     """``progress`` is past the last real checkpoint: estimated from the expected speed."""
     source_name: str | None = None

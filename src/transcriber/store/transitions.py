@@ -181,6 +181,8 @@ class TaskTransitions(TaskQueries):
         language: str | None,
         duration: float | None,
         undecoded_seconds: float | None = None,
+        redecoded_windows: int = 0,
+        dropped_phrases: int = 0,
     ) -> bool:
         now = utcnow()
         values = {
@@ -191,6 +193,8 @@ class TaskTransitions(TaskQueries):
             "language": language,
             "duration": duration,
             "undecoded_seconds": undecoded_seconds or None,
+            "redecoded_windows": redecoded_windows or None,
+            "dropped_phrases": dropped_phrases or None,
             "finished_at": now,
             "heartbeat_at": now,
         }

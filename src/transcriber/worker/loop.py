@@ -315,10 +315,17 @@ class Worker:
             language=run.language,
             duration=run.duration,
             undecoded_seconds=round(run.undecoded_seconds, 3),
+            redecoded_windows=run.redecoded,
+            dropped_phrases=run.dropped,
         ):
             raise TaskCancelled
         if run.undecoded_seconds:
             log.warning("task %s: %.1f s of the audio could not be decoded", task.id, run.undecoded_seconds)
+        if run.redecoded or run.dropped:
+            log.info(
+                "task %s: %d looping window(s) decoded again, %d invented phrase(s) dropped",
+                task.id, run.redecoded, run.dropped,
+            )  # fmt: skip
         log.info("task %s: completed, %d phrases", task.id, saved + len(pending))
 
     # -- helpers --------------------------------------------------------------------------------------
