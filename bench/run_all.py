@@ -27,7 +27,16 @@ from kit.load import DISTURBED_CORES
 from kit.report import save
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ("e2e_overhead", "service", "decoding", "batch_sizes", "long_audio", "progress", "words")
+SCRIPTS = (
+    "e2e_overhead",
+    "service",
+    "decoding",
+    "batch_sizes",
+    "long_audio",
+    "progress",
+    "words",
+    "loop_guard",
+)
 QUICK_INSTEAD = {"e2e_overhead": ["--runs", "1", "--minutes", "1"]}  # scripts without --quick
 TIMEOUT_SECONDS = 3600  # per script: nothing here should take an hour
 

@@ -52,6 +52,7 @@ def test_no_script_imports_another_script() -> None:
         "long_audio",
         "progress",
         "words",
+        "loop_guard",
         "run_all",
     } <= scripts
     for path in SCRIPTS:

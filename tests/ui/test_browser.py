@@ -536,9 +536,17 @@ def test_the_bar_and_the_eta_move_while_a_task_runs(ui: UI, long_recordings: lis
     values: list[float] = []
     texts: set[str] = set()
     deadline = time.monotonic() + DONE / 1000
-    while row.get_attribute("data-status") == "IN_PROGRESS" and time.monotonic() < deadline:
-        values.append(float(row.locator("progress").evaluate("p => p.value")))
-        texts.add(row.locator(".task-progress-text").inner_text())
+    # one snapshot per poll: the row may turn COMPLETED (and its bar 0, hidden) between two reads
+    snapshot = (
+        "r => [r.dataset.status, r.querySelector('progress').value,"
+        " r.querySelector('.task-progress-text').innerText]"
+    )
+    while time.monotonic() < deadline:
+        status, value, text = row.evaluate(snapshot)
+        if status != "IN_PROGRESS":
+            break
+        values.append(float(value))
+        texts.add(text)
         page.wait_for_timeout(200)
     expect(row).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
     assert values == sorted(values), f"the bar went back: {values}"

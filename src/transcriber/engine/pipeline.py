@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from typing import Any
 
+import ctranslate2
 import faster_whisper.transcribe
 import numpy as np
 from faster_whisper import BatchedInferencePipeline
@@ -28,6 +29,8 @@ second. Keep pyproject.toml's pin the same."""
 MIN_UNREAD_SECONDS = 0.5  # audio left undecoded at a batched chunk's end that is decoded once more
 FIRST_BATCH = 1  # chunks in a recording's first batch (see TailKeepingPipeline)
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+# Sampling above temperature 0 starts from this seed for every chunk: the same audio gives the same text
+SAMPLING_SEED = 20_231_117
 """The sequential decoder's temperature fallback, used again on a batched chunk that loops."""
 FIRST_BATCH_FROM = 2
 """The first batch is split off only from a piece of at least this many full batches. A chunk decoded
@@ -202,12 +205,18 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         any previous text, at each temperature of ``FALLBACK_TEMPERATURES`` in turn until a decoding
         neither loops nor falls under the options' mean log-probability threshold. If none passes both,
         the likeliest decoding that does not loop is kept (Whisper's own choice when every temperature
-        fails); if every one loops, the one that repeats itself least, or the first decoding."""
+        fails); if every one loops, the one that repeats itself least, or the first decoding.
+
+        Unlike Whisper, a chunk whose fresh decoding at the first temperature repeats itself too is left
+        there: speech that really repeats (a phone queue's message, a clip played in a loop) would
+        otherwise cost every temperature on every chunk, and at high temperatures come out worse
+        ("so my fellow Americans" became "saw my fellow Americans")."""
         rate = self.model.frames_per_second
         audio = features[:, : max(1, round(chunk["duration"] * rate))]
         best = repetition(" ".join(s["text"] for s in segments))
         found = None
         unlooped: list[tuple[float, list[Any]]] = []
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         for temperature in FALLBACK_TEMPERATURES:
             retry = dataclasses.replace(
                 options,
@@ -229,6 +238,8 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
             if score.looping:
                 if score.better_than(best):
                     best, found = score, decoded
+                if temperature == FALLBACK_TEMPERATURES[0]:
+                    break  # decoded afresh it repeats itself again: so does the audio
                 continue
             likelihood = _mean_logprob(decoded)
             threshold = options.log_prob_threshold

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -30,7 +31,7 @@ from transcriber.engine.inventions import (
 )
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
 from transcriber.engine.options import decode_options
-from transcriber.engine.pipeline import FIRST_BATCH, TailKeepingPipeline
+from transcriber.engine.pipeline import FIRST_BATCH, SAMPLING_SEED, TailKeepingPipeline
 from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
@@ -227,6 +228,7 @@ class WhisperTranscriber:
     ) -> tuple[Iterable[Any], Any]:
         """faster-whisper's (segments, info) for one piece."""
         assert self._model is not None
+        ctranslate2.set_random_seed(SAMPLING_SEED)  # the temperature fallback samples: repeatable text
         pipeline = self._batched_for(settings)
         if pipeline is not None:
             # Timestamps inside each chunk keep phrases short, as in sequential decoding.
