@@ -146,6 +146,74 @@ def test_upload_transcribe_play_search_copy_and_export(ui: UI, speech_file: Path
     assert len(document["phrases"]) == phrases.count()
 
 
+def transcribed(ui: UI, audio: Path) -> dict[str, Any]:
+    """A fresh COMPLETED task of ``audio`` with the service's defaults (words on), made through the API."""
+    with ui.http() as http:
+        with open(audio, "rb") as fh:
+            upload = http.post("/api/v1/upload", files={"file": (audio.name, fh)}).json()
+        task_id = str(http.post("/api/v1/create_task", json={"upload_id": upload["id"]}).json()["task_id"])
+
+    def status() -> dict[str, Any]:
+        with ui.http() as http:
+            return dict(http.get(f"/api/v1/tasks/{task_id}").json())
+
+    wait_for(lambda: status()["status"] == "COMPLETED", timeout=DONE / 1000, what="the task to complete")
+    return status()
+
+
+def test_words_play_from_a_click_light_up_as_heard_and_search_marks_them(ui: UI, speech_file: Path) -> None:
+    """Issue 13: each word of the transcript is its own span with its times; a click plays from the
+    word, the word being heard is highlighted, and a search across words marks the words it covers."""
+    task = transcribed(ui, speech_file)
+    phrases = task["results"]["phrases"]
+    expected = [word["word"].strip() for phrase in phrases for word in phrase["words"]]
+    assert len(expected) > 10, phrases
+    page = ui.open(f"/#/task/{task['task_id']}")
+    spans = page.locator("#tx-phrases .word")
+    expect(spans).to_have_count(len(expected))
+    assert [text.strip() for text in spans.all_inner_texts()] == expected
+    # the words spell each phrase as it was: nothing added or lost between the spans
+    texts = page.locator("button.phrase .text").all_inner_texts()
+    assert [" ".join(text.split()) for text in texts] == [" ".join(p["text"].split()) for p in phrases]
+    page.wait_for_function("() => document.getElementById('tx-audio').readyState >= 1")
+    audio = page.locator("#tx-audio")
+
+    last = phrases[-1]
+    middle = len(last["words"]) // 2
+    word = last["words"][middle]
+    assert word["start"] > last["start"] + 1, last  # a word well inside its phrase
+    span = page.locator("button.phrase").last.locator(".word").nth(middle)
+    span.click()
+    heard_from = float(audio.evaluate("a => { a.pause(); return a.currentTime; }"))
+    assert word["start"] - 0.05 <= heard_from < word["start"] + 2.0, (heard_from, word)
+    expect(page.locator("button.phrase").last).to_have_class(re.compile(r"\bcurrent\b"))
+
+    # seeking into a word lights that word, and only it
+    first = phrases[0]["words"]
+    for index in (1, len(first) - 1):
+        target = first[index]
+        audio.evaluate(f"a => {{ a.currentTime = {(target['start'] + target['end']) / 2}; }}")
+        lit = page.locator("button.phrase").first.locator(".word").nth(index)
+        expect(lit).to_have_class(re.compile(r"\bcurrent-word\b"))
+        expect(page.locator("#tx-phrases .current-word")).to_have_count(1)
+        ui.shot(page, f"05-transcript-word-{index}")
+
+    # a search over two words marks both, inside their spans, and the space between them
+    joined = " ".join(expected).lower()
+    pair = " ".join(re.findall(r"[a-z]+", " ".join(expected[-3:-1]).lower()))
+    query = pair if pair in joined else expected[-2].lower()
+    page.locator("#tx-search").fill(query)
+    expect(page.locator("#tx-phrases .word mark").first).to_be_visible()
+    marks = page.locator("#tx-phrases li:visible mark")
+    marked = "".join(marks.evaluate_all("ms => ms.map(m => m.textContent)"))
+    assert query in marked.lower(), (query, marked)
+    assert page.locator("#tx-phrases .word mark").count() >= len(query.split()), query
+    expect(spans).to_have_count(len(expected))  # marking keeps the words
+    ui.shot(page, "06-transcript-word-search")
+    page.locator("#tx-search").fill("")
+    expect(page.locator("#tx-phrases mark")).to_have_count(0)
+
+
 def test_several_files_at_once_queue_cancel_and_filter(
     ui: UI, long_recordings: list[Path], speech_file: Path
 ) -> None:

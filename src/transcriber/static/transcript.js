@@ -1,5 +1,6 @@
-// One task's transcript: phrases with timestamps, an audio player (a phrase plays from its start, the
-// phrase being heard is highlighted), search within the text, copy all, and the exports.
+// One task's transcript: phrases with timestamps, an audio player (a phrase plays from its start, a
+// word from its own start; the phrase and the word being heard are highlighted), search within the text
+// (matches marked, across words too), copy all, and the exports.
 
 import { request } from "./api.js";
 import { copyButton, copyText, el, setText, toast } from "./dom.js";
@@ -13,6 +14,7 @@ let task = null;
 let phrases = [];
 let buttons = [];
 let current = -1;
+let currentWord = null;
 let openId = null;
 
 export function initTranscript() {
@@ -23,7 +25,9 @@ export function initTranscript() {
   $("tx-copy").addEventListener("click", copyAll);
   $("tx-phrases").addEventListener("click", (event) => {
     const target = event.target.closest("button.phrase");
-    if (target) play(Number(target.dataset.index));
+    if (!target) return;
+    const word = event.target.closest(".word");
+    play(Number(target.dataset.index), word ? Number(word.dataset.start) : undefined);
   });
   onLangChange(() => task && render());
 }
@@ -124,24 +128,28 @@ function renderPhrases() {
   );
   $("tx-phrases").replaceChildren(...buttons.map((button) => el("li", {}, button)));
   current = -1;
-  highlight($("tx-audio").currentTime);
+  currentWord = null;
   applySearch();
+  highlight($("tx-audio").currentTime);
 }
 
-function play(index) {
+/** Play phrase ``index`` from its start, or from ``from`` (a word's start) when given. */
+function play(index, from) {
   const audio = $("tx-audio");
-  audio.currentTime = phrases[index].start;
-  highlight(phrases[index].start);
+  const start = Number.isFinite(from) ? from : phrases[index].start;
+  audio.currentTime = start;
+  highlight(start);
   audio.play().catch(() => {
     // Playback can be refused (no audio device, autoplay policy); the position is still set.
   });
 }
 
-/** Mark the phrase being heard (the last one that started at or before ``time``). */
+/** Mark the phrase being heard (the last one that started at or before ``time``) and its word. */
 function highlight(time) {
   let index = -1;
   for (let i = 0; i < phrases.length && phrases[i].start <= time + 0.05; i += 1) index = i;
   if (index >= 0 && time > phrases[index].end + 0.5) index = -1; // in a pause between phrases
+  highlightWord(index, time);
   if (index === current) return;
   if (buttons[current]) {
     buttons[current].classList.remove("current");
@@ -153,6 +161,22 @@ function highlight(time) {
   button.classList.add("current");
   button.setAttribute("aria-current", "true");
   keepVisible(button);
+}
+
+/** Mark the word of phrase ``index`` being heard: the last one started by ``time``, until its end. */
+function highlightWord(index, time) {
+  let word = null;
+  const button = buttons[index];
+  if (button) {
+    for (const span of button.querySelectorAll(".word")) {
+      if (Number(span.dataset.start) > time + 0.05) break;
+      word = Number(span.dataset.end) + 0.25 >= time ? span : null;
+    }
+  }
+  if (word === currentWord) return;
+  currentWord?.classList.remove("current-word");
+  word?.classList.add("current-word");
+  currentWord = word;
 }
 
 function keepVisible(button) {
@@ -171,23 +195,57 @@ function applySearch() {
     const match = !query || text.toLocaleLowerCase().includes(query);
     button.parentElement.hidden = !match;
     if (match) found += 1;
-    button.querySelector(".text").replaceChildren(...marked(text, query));
+    button.querySelector(".text").replaceChildren(...phraseNodes(phrases[index], text, hits(text, query)));
   });
+  currentWord = null;
+  highlightWord(current, $("tx-audio").currentTime);
   setText($("tx-count"), query ? t("tx.matches", { count: found, total: phrases.length }) : "");
 }
 
-/** ``text`` as text nodes with each occurrence of ``query`` in a <mark>. */
-function marked(text, query) {
-  if (!query) return [document.createTextNode(text)];
-  const nodes = [];
+/** Where ``query`` occurs in ``text``, as [start, end) character ranges. */
+function hits(text, query) {
   const lower = text.toLocaleLowerCase();
-  if (lower.length !== text.length) return [document.createTextNode(text)]; // rare case folding; no marks
-  let at = 0;
-  for (let hit = lower.indexOf(query); hit !== -1; hit = lower.indexOf(query, at)) {
-    nodes.push(document.createTextNode(text.slice(at, hit)), el("mark", { text: text.slice(hit, hit + query.length) }));
-    at = hit + query.length;
+  if (!query || lower.length !== text.length) return []; // rare case folding changes lengths: no marks
+  const ranges = [];
+  for (let hit = lower.indexOf(query); hit !== -1; hit = lower.indexOf(query, hit + query.length)) {
+    ranges.push([hit, hit + query.length]);
   }
-  nodes.push(document.createTextNode(text.slice(at)));
+  return ranges;
+}
+
+/** A phrase's text as nodes: a span per word (with its times, so it can be heard and clicked) when the
+ * phrase has words that spell its text, and the search's matches in <mark>, across words too. */
+function phraseNodes(phrase, text, ranges) {
+  const words = phrase.words || [];
+  const spelled = words.map((word) => word.word).join("");
+  const lead = spelled.length - spelled.trimStart().length;
+  if (!words.length || spelled.trim() !== text) return marked(text, 0, text.length, ranges);
+  const nodes = [];
+  let at = -lead; // the words' text starts with the first word's space, the phrase's text does not
+  for (const word of words) {
+    const from = Math.max(0, at);
+    at += word.word.length;
+    const body = from + (text.slice(from, at).length - text.slice(from, at).trimStart().length);
+    if (body > from) nodes.push(...marked(text, from, body, ranges)); // the space before the word
+    if (at <= body) continue;
+    const dataset = { start: String(word.start), end: String(word.end) };
+    nodes.push(el("span", { class: "word", dataset }, ...marked(text, body, at, ranges)));
+  }
+  return nodes;
+}
+
+/** ``text`` from ``from`` to ``to`` as text nodes, with the parts inside ``ranges`` in <mark>. */
+function marked(text, from, to, ranges) {
+  const nodes = [];
+  let at = from;
+  for (const [start, end] of ranges) {
+    if (end <= at || start >= to) continue;
+    if (start > at) nodes.push(document.createTextNode(text.slice(at, start)));
+    const stop = Math.min(end, to);
+    nodes.push(el("mark", { text: text.slice(Math.max(start, at), stop) }));
+    at = stop;
+  }
+  if (at < to) nodes.push(document.createTextNode(text.slice(at, to)));
   return nodes;
 }
 
