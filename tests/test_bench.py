@@ -42,19 +42,28 @@ def resolve(path: Path, level: int, module: str) -> str:
     return ".".join([*base, module] if module else base)
 
 
+def run_all_scripts() -> tuple[str, ...]:
+    """The names in ``bench/run_all.py``'s ``SCRIPTS``, read from its source (running it is not needed)."""
+    for node in ast.parse((BENCH / "run_all.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SCRIPTS" for t in node.targets):
+            names = ast.literal_eval(node.value)
+            assert isinstance(names, tuple)
+            assert all(isinstance(n, str) for n in names)
+            return names
+    raise AssertionError("bench/run_all.py has no SCRIPTS")
+
+
+def test_run_all_runs_every_script_and_only_scripts() -> None:
+    scripts = {path.stem for path in SCRIPTS}
+    listed = run_all_scripts()
+    assert len(set(listed)) == len(listed), f"a script listed twice: {listed}"
+    assert set(listed) <= scripts, f"run_all lists what is not a script: {set(listed) - scripts}"
+    missing = scripts - {"run_all"} - set(listed)
+    assert not missing, f"scripts run_all does not run: {missing}"
+
+
 def test_no_script_imports_another_script() -> None:
     scripts = {path.stem for path in SCRIPTS}
-    assert {
-        "e2e_overhead",
-        "service",
-        "decoding",
-        "batch_sizes",
-        "long_audio",
-        "progress",
-        "words",
-        "loop_guard",
-        "run_all",
-    } <= scripts
     for path in SCRIPTS:
         tops = {module.split(".")[0] for level, module in imported(path) if level == 0}
         assert not tops & scripts, f"{path.name} imports a script: {tops & scripts}"
