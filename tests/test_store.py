@@ -20,7 +20,7 @@ from sqlalchemy import Engine, inspect, select, text, update
 from transcriber import schema as t
 from transcriber.clock import utcnow
 from transcriber.db import MIGRATIONS_DIR, create_db_engine, migrate
-from transcriber.domain import Phrase, TaskStatus, WorkerState
+from transcriber.domain import Phrase, TaskStatus, Word, WorkerState
 from transcriber.errors import Conflict, NotFound
 from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord
 
@@ -103,7 +103,11 @@ def set_heartbeat(engine: Engine, task_id: str, age: timedelta) -> None:
         conn.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(heartbeat_at=utcnow() - age))
 
 
-PHRASES = [Phrase(0.0, 1.25, "Привет, мир."), Phrase(1.25, 2.5, "Second."), Phrase(2.5, 4.0, "Третья.")]
+PHRASES = [
+    Phrase(0.0, 1.25, "Привет, мир.", (Word(0.0, 0.6, " Привет,", 0.9), Word(0.6, 1.25, " мир.", 0.75))),
+    Phrase(1.25, 2.5, "Second.", language="en"),  # a task that detects the language per window
+    Phrase(2.5, 4.0, "Третья.", language="ru"),
+]
 
 
 # -- schema ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from faster_whisper import WhisperModel
 
-from transcriber.engine import SlicedEncoderModel, TailKeepingPipeline, WhisperTranscriber, decode_options
+from transcriber.engine import EngineModel, TailKeepingPipeline, WhisperTranscriber, decode_options
 from transcriber.model_catalog import BUNDLED, ModelCatalog
 from transcriber.recognition import RecognitionSettings
 
@@ -46,7 +46,7 @@ class Models:
     def get(self, name: str, threads: int) -> tuple[WhisperModel, TailKeepingPipeline]:
         if (name, threads) not in self.loaded:
             path = self.catalog.prepare(name) if name in BUNDLED else Path(name)
-            model = SlicedEncoderModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+            model = EngineModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
             self.loaded[(name, threads)] = (model, TailKeepingPipeline(model))
             self._warm_up(*self.loaded[(name, threads)])
         return self.loaded[(name, threads)]

@@ -66,13 +66,15 @@ class Phrase:
     """One recognised phrase with its time span in seconds from the start of the audio.
 
     ``words`` is empty when the engine gave no word timings (older tasks, or word timestamps
-    turned off).
+    turned off). ``language`` is the language detected for the phrase's own window when the task
+    detects it per window (``multilingual``); None otherwise (the task's language applies).
     """
 
     start: float
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,8 @@ def _json_phrase(phrase: Phrase) -> dict[str, JsonValue]:
         "end": _seconds(end_ms),
         "text": phrase.text.strip(),
     }
+    if phrase.language:
+        document["language"] = phrase.language
     if phrase.words:
         document["words"] = [_json_word(word) for word in phrase.words]
     return document
@@ -155,7 +157,8 @@ def to_json(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
     Phrases with no text are left out, as in the other formats; a phrase's text is stripped
     but keeps any inner line breaks, which JSON carries without harm. A phrase with word timings
     carries them as ``words: [{start, end, word, probability}]`` (the word as the engine gave
-    it, with its leading space); one without has no ``words`` key. ``rules`` has no effect here.
+    it, with its leading space); one without has no ``words`` key. A phrase whose language was
+    detected for its own window (multilingual tasks) carries ``language``. ``rules`` has no effect here.
     """
     document = {
         "task_id": t.task_id,

@@ -96,6 +96,11 @@ class RecognitionSettings(BaseModel):
     """Time every word (``phrases[].words`` in the results and the JSON export; subtitle cues are cut
     at the words' own times). Off: phrases only, a little faster (see docs/performance.md)."""
 
+    multilingual: bool = Field(False, alias="WHISPER_MULTILINGUAL")
+    """Detect the language of every window (each 30 s window sequentially, each speech chunk batched)
+    instead of once per file: for recordings that switch languages; each phrase carries its
+    ``language``. ``WHISPER_LANGUAGE`` then only names the file's first language until it is heard."""
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -143,6 +148,7 @@ TASK_OPTION_FIELDS: dict[str, str] = {
     "beam_size": "beam_size",
     "initial_prompt": "initial_prompt",
     "word_timestamps": "word_timestamps",
+    "multilingual": "multilingual",
 }
 """Per-task option name (in ``create_task``) -> settings field."""
 

@@ -112,6 +112,9 @@ phrases = Table(
     # The phrase's words as a JSON list of [start, end, word, probability] (file time, seconds);
     # NULL when the engine gave no word timings (word timestamps off, or a task from before 0006).
     Column("words", Text, nullable=True),
+    # The language detected for the phrase's window (ISO code) in a task that detects it per window;
+    # NULL otherwise (the task's language applies).
+    Column("language", String(16), nullable=True),
 )
 
 settings = Table(

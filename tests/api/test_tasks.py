@@ -171,6 +171,8 @@ def test_per_task_options_override_globals_for_that_task_only(harness: Harness, 
         ({"task": "summarize"}, "task"),
         ({"model": "/etc"}, "model"),
         ({"unknown": 1}, "unknown"),
+        ({"multilingual": "sometimes"}, "multilingual"),
+        ({"multilingual": True, "language": "ru"}, "multilingual"),  # one language, or each window's
     ],
 )
 def test_invalid_task_options_are_422_naming_the_field(

@@ -354,6 +354,47 @@ def test_create_task_again_from_an_earlier_upload_with_own_options(ui: UI, speec
     expect(newest).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
 
 
+def test_a_task_in_two_languages_shows_where_the_language_changes(ui: UI) -> None:
+    """Issue 13 item 4: the task option decodes each window in its own language; the transcript marks
+    the phrase where the language changes (the English licence, then the German one from ~30 s)."""
+    audio = repo_audio("multilingual.mp3")
+    with ui.http() as http, open(audio, "rb") as fh:
+        assert http.post("/api/v1/upload", files={"file": (audio.name, fh)}).status_code == 200
+    page = ui.open("/")
+    files = page.locator("#files-list .file").filter(has_text=audio.name)
+    expect(files.first).to_be_visible()
+    before = page.locator(".task").count()
+    page.locator("#task-options summary").click()
+    multilingual = page.locator("#opt-multilingual")
+    expect(multilingual.locator("option").first).to_have_text("Как в настройках (Нет: один язык на файл)")
+    page.locator("#opt-language").fill("de")
+    multilingual.select_option("true")
+    page.locator("#opt-model").fill("base")
+    files.first.locator("[data-action=create]").click()
+    expect(page.locator("#opt-multilingual-error")).to_contain_text("choose one")
+    page.locator("#opt-language").fill("")
+    files.first.locator("[data-action=create]").click()
+    expect(page.locator(".task")).to_have_count(before + 1)
+    newest = page.locator(".task").first
+    task_id = newest.get_attribute("data-task-id")
+    expect(newest).to_have_attribute("data-status", "COMPLETED", timeout=DONE)
+    with ui.http() as http:
+        phrases = http.get(f"/api/v1/tasks/{task_id}").json()["results"]["phrases"]
+    changes = [
+        p for i, p in enumerate(phrases) if p["language"] != (phrases[i - 1]["language"] if i else "en")
+    ]
+    assert [p["language"] for p in changes] == ["de"], phrases
+    page = ui.open(f"/#/task/{task_id}")
+    expect(page.locator("#tx-phrases button.phrase")).to_have_count(len(phrases))
+    badges = page.locator("#tx-phrases .lang")
+    expect(badges).to_have_count(1)
+    expect(badges).to_have_text("de")
+    index = phrases.index(changes[0])
+    expect(page.locator("#tx-phrases button.phrase").nth(index).locator(".lang")).to_have_count(1)
+    ui.shot(page, "06-transcript-languages")
+    assert not ui.errors
+
+
 def test_settings_saved_kept_after_reload_and_hard_reset(ui: UI) -> None:
     page = ui.open("/#/settings")
     fields = page.locator(".setting")

@@ -83,7 +83,8 @@ def task_page(tasks: TaskList, *, limit: int, offset: int) -> TaskPage:
 
 
 def phrase_out(phrase: Phrase) -> PhraseOut:
-    """A phrase as the API shows it; ``words`` only when it has word timings."""
+    """A phrase as the API shows it; ``words`` only when it has word timings, ``language`` only when it
+    was detected for the phrase's own window."""
     words = None
     if phrase.words:
         words = [
@@ -95,4 +96,6 @@ def phrase_out(phrase: Phrase) -> PhraseOut:
             )
             for w in phrase.words
         ]
-    return PhraseOut(start=phrase.start, end=phrase.end, text=phrase.text, words=words)
+    return PhraseOut(
+        start=phrase.start, end=phrase.end, text=phrase.text, words=words, language=phrase.language
+    )

@@ -38,6 +38,11 @@ class TaskOptions(BaseModel):
     word_timestamps: bool | None = Field(
         None, description="Time every word (phrases[].words); default: the WHISPER_WORD_TIMESTAMPS setting"
     )
+    multilingual: bool | None = Field(
+        None,
+        description="Detect the language of every window, for recordings that switch languages "
+        "(phrases[].language); default: the WHISPER_MULTILINGUAL setting",
+    )
 
 
 class TranscribeParams(TaskOptions):
@@ -65,13 +70,19 @@ class PhraseOut(BaseModel):
     words: list[WordOut] | None = Field(
         None, description="The phrase's words with their times; absent when word timestamps are off"
     )
+    language: str | None = Field(
+        None,
+        description="The language detected for this phrase (ISO code); only in tasks that detect the "
+        "language per window (multilingual), absent otherwise",
+    )
 
     @model_serializer(mode="wrap")
-    def _without_absent_words(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The seed's phrase is {start, end, text}: ``words`` is added only where there are words.
+    def _without_absent_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The seed's phrase is {start, end, text}: ``words`` and ``language`` are added only where set.
         data: dict[str, Any] = handler(self)
-        if self.words is None:
-            data.pop("words", None)
+        for name in ("words", "language"):
+            if getattr(self, name) is None:
+                data.pop(name, None)
         return data
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.utils import _MODELS as _HUB_MODELS
 
-from transcriber.engine.encoder import SlicedEncoderModel
+from transcriber.engine.languages import EngineModel
 from transcriber.errors import ModelUnavailable
 from transcriber.model_catalog import BUNDLED, ModelCatalog
 from transcriber.usability import cuda_device_count
@@ -45,11 +45,9 @@ def create_model(
 ) -> WhisperModel:
     """The model from a folder (``download`` False) or from the hub into the catalog's cache."""
     if not download:
-        return SlicedEncoderModel(
-            model_ref, device=device, compute_type=compute_type, cpu_threads=cpu_threads
-        )
+        return EngineModel(model_ref, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
     try:
-        return SlicedEncoderModel(
+        return EngineModel(
             model_ref,
             device=device,
             compute_type=compute_type,

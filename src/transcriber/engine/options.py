@@ -8,9 +8,11 @@ from transcriber.recognition import RecognitionSettings
 
 
 def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict[str, Any]:
-    """faster-whisper's transcribe() options for ``settings`` (an English-only model is told so)."""
+    """faster-whisper's transcribe() options for ``settings`` (an English-only model is told so; with
+    per-window detection the file's language is the first window's, whatever ``language`` says)."""
+    per_window = settings.multilingual and multilingual  # then every window's language is detected
     options: dict[str, Any] = {
-        "language": (settings.language or None) if multilingual else "en",
+        "language": None if per_window else (settings.language or None) if multilingual else "en",
         "task": settings.task if multilingual else "transcribe",
         "beam_size": settings.beam_size,
         "patience": settings.patience,
@@ -19,6 +21,7 @@ def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict
         "initial_prompt": settings.initial_prompt or None,
         "vad_filter": settings.vad_min_silence_ms > 0,
         "word_timestamps": settings.word_timestamps,
+        "multilingual": per_window,
     }
     if settings.vad_min_silence_ms > 0:
         options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}

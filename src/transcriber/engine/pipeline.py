@@ -7,7 +7,9 @@ transcripts silently, so importing this module on one fails loudly instead.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections import deque
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from typing import Any
@@ -18,8 +20,15 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.transcribe import get_compression_ratio
-from faster_whisper.vad import collect_chunks
 
+from transcriber.engine.chunks import (
+    collect_chunks_listing_all_speech,
+    decoded_in_chunk,
+    mean_logprob,
+    unfinished_tail,
+    unread_after,
+)
+from transcriber.engine.languages import language_code, segment_language, tag
 from transcriber.engine.loops import repetition
 
 VERIFIED = ((1, 2, 1), (1, 3, 0))
@@ -59,37 +68,6 @@ def check_version(installed: str) -> None:
 check_version(version("faster-whisper"))
 
 
-def collect_chunks_listing_all_speech(
-    audio: np.ndarray,
-    chunks: list[dict[str, Any]],
-    sampling_rate: int = 16000,
-    max_duration: float = float("inf"),
-) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
-    """faster-whisper's ``collect_chunks`` with each chunk's ``segments`` listing all of its speech.
-
-    In faster-whisper 1.2.1 the speech segment that overflows a chunk opens the next chunk's audio but
-    is left out of that chunk's ``segments`` (a chunk of one segment lists none), so the batches' speech
-    spans that progress is reported from came out short. The audio and the offsets are the original
-    function's; the lists are rebuilt with its own rule (a segment that would take the chunk's speech
-    past ``max_duration`` starts the next chunk).
-    """
-    audio_chunks, metadata = collect_chunks(audio, chunks, sampling_rate, max_duration)
-    groups: list[list[dict[str, Any]]] = [[]]
-    duration = 0
-    for chunk in chunks:
-        length = chunk["end"] - chunk["start"]
-        if duration + length > max_duration * sampling_rate:
-            groups.append([chunk])
-            duration = length
-        else:
-            groups[-1].append(chunk)
-            duration += length
-    if len(groups) == len(metadata):
-        for meta, group in zip(metadata, groups, strict=True):
-            meta["segments"] = group
-    return audio_chunks, metadata
-
-
 faster_whisper.transcribe.collect_chunks = collect_chunks_listing_all_speech  # used by the batched pipeline
 
 
@@ -113,6 +91,9 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     Word timings are aligned once a chunk's text is complete (the appended tail included), each
     chunk's text against its own encoder output; faster-whisper would align only the text it kept.
 
+    With ``multilingual`` options each chunk is decoded in the language detected for it (as
+    faster-whisper does) and its segments are tagged with that language (``languages.segment_language``).
+
     Two more changes are for progress: the first batch of a piece of at least ``FIRST_BATCH_FROM``
     full batches holds ``first_batch`` chunks (fewer than the others, so the first phrases and the
     first real checkpoint come within seconds; 0 turns it off), and ``on_step`` is told where each batch
@@ -121,6 +102,8 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
 
     _outputs: list[dict[str, Any]]
     _encoder_output: Any = None
+    _languages: list[str | None]  # of the chunks in the last generate_segment_batched call
+    _batch_languages: deque[str | None]  # of the segments of the batch being yielded, in order
     last_speech_timestamp: float
     redecoded: int = 0
     guard_loops: bool = True
@@ -128,6 +111,20 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     on_step: StepHook | None = None
 
     def _batched_segments_generator(
+        self,
+        features: Any,
+        tokenizer: Any,
+        chunks_metadata: list[dict[str, Any]],
+        batch_size: int,
+        options: Any,
+        log_progress: bool,
+    ) -> Iterator[Any]:
+        # faster-whisper yields a Segment for each of forward()'s segments, in order, right after it
+        self._batch_languages = deque()
+        for segment in self._batches(features, tokenizer, chunks_metadata, batch_size, options, log_progress):
+            yield tag(segment, self._batch_languages.popleft() if self._batch_languages else None)
+
+    def _batches(
         self,
         features: Any,
         tokenizer: Any,
@@ -151,6 +148,10 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         encoder_output, outputs = super().generate_segment_batched(features, tokenizer, options)
         self._outputs = outputs
         self._encoder_output = encoder_output
+        self._languages = [None] * len(outputs)
+        if options.multilingual:  # the detection faster-whisper just decoded with (one decoder step)
+            detected = self.model.model.detect_language(encoder_output)
+            self._languages = [language_code(found[0][0]) for found in detected]
         return encoder_output, outputs
 
     def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
@@ -165,6 +166,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         if self.on_step is not None and step is not None:
             self.on_step(*step, False)
         segmented = self._forward(features, tokenizer, chunks_metadata, options)
+        self._batch_languages = deque(s.get("language") for segments in segmented for s in segments)
         if self.on_step is not None and step is not None:
             self.on_step(*step, True)
         return segmented
@@ -172,7 +174,10 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     def _forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
         without_words = dataclasses.replace(options, word_timestamps=False)
         segmented = super().forward(features, tokenizer, chunks_metadata, without_words)
-        outputs, encoder_output = self._outputs, self._encoder_output
+        outputs, encoder_output, languages = self._outputs, self._encoder_output, self._languages
+        for segments, language in zip(segmented, languages, strict=True):
+            for segment in segments:
+                segment["language"] = language
         unread: list[tuple[int, float]] = []  # (chunk in the batch, seconds into it not decoded)
         for index, (chunk, output) in enumerate(zip(chunks_metadata, outputs, strict=True)):
             position = unread_after(output["tokens"], tokenizer.timestamp_begin)
@@ -183,7 +188,9 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
             if tail is not None:
                 start = chunk["offset"] + tail[0] * self.model.time_precision
                 end = chunk["offset"] + chunk["duration"]
-                self._append(segmented[index], tokenizer, tail[1], output, start, end, chunk)
+                self._append(
+                    segmented[index], tokenizer, tail[1], output, start, end, chunk, languages[index]
+                )
         if unread:
             self._decode_rest(features, tokenizer, chunks_metadata, options, unread, segmented)
         for index, chunk in enumerate(chunks_metadata):
@@ -216,6 +223,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         best = repetition(" ".join(s["text"] for s in segments))
         found = None
         unlooped: list[tuple[float, list[Any]]] = []
+        tokenizer = copy.copy(tokenizer)  # per-window detection sets its language: keep the batch's
         ctranslate2.set_random_seed(SAMPLING_SEED)
         for temperature in FALLBACK_TEMPERATURES:
             retry = dataclasses.replace(
@@ -227,7 +235,6 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
                 word_timestamps=False,
                 without_timestamps=False,
                 max_initial_timestamp=1.0,
-                multilingual=False,
                 hallucination_silence_threshold=None,
             )
             decoded = decoded_in_chunk(
@@ -241,7 +248,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
                 if temperature == FALLBACK_TEMPERATURES[0]:
                     break  # decoded afresh it repeats itself again: so does the audio
                 continue
-            likelihood = _mean_logprob(decoded)
+            likelihood = mean_logprob(decoded)
             threshold = options.log_prob_threshold
             if threshold is None or likelihood >= threshold:
                 found = decoded
@@ -256,6 +263,9 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         offset = chunk["offset"]
         segments[:] = [
             {
+                "language": (segment_language(s) or tokenizer.language_code)
+                if options.multilingual
+                else None,
                 "text": s.text,
                 "avg_logprob": s.avg_logprob,
                 "no_speech_prob": s.no_speech_prob,
@@ -314,7 +324,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         rate = self.model.frames_per_second
         rest = np.stack([pad_or_trim(features[i][:, round(sec * rate) :]) for i, sec in unread])
         _, outputs = self.generate_segment_batched(rest, tokenizer, options)
-        for (index, seconds), output in zip(unread, outputs, strict=True):
+        for (index, seconds), output, language in zip(unread, outputs, self._languages, strict=True):
             chunk = chunks_metadata[index]
             duration = chunk["duration"] - seconds
             subsegments, _, _ = self.model._split_segments_by_timestamps(
@@ -329,7 +339,15 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
             for sub in subsegments:
                 text_tokens = [t for t in sub["tokens"] if t < tokenizer.timestamp_begin]
                 self._append(
-                    segmented[index], tokenizer, text_tokens, output, sub["start"], end, chunk, sub["end"]
+                    segmented[index],
+                    tokenizer,
+                    text_tokens,
+                    output,
+                    sub["start"],
+                    end,
+                    chunk,
+                    language,
+                    sub["end"],
                 )
 
     def _append(
@@ -341,6 +359,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         start: float,
         limit: float,
         chunk: dict[str, Any],
+        language: str | None,
         end: float | None = None,
     ) -> None:
         text = tokenizer.decode(tokens)
@@ -349,6 +368,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         end = limit if end is None else min(end, limit)
         segments.append(
             {
+                "language": language,
                 "text": text,
                 "avg_logprob": output["avg_logprob"],
                 "no_speech_prob": output["no_speech_prob"],
@@ -359,34 +379,3 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
                 "seek": int(chunk["offset"] * self.model.frames_per_second),
             }
         )
-
-
-def unread_after(tokens: list[int], timestamp_begin: int) -> int | None:
-    """Where the model stopped reading a chunk, as a timestamp position, when its output ends by
-    closing a segment and opening another (``...<|t1|><|t2|>``); None otherwise."""
-    if len(tokens) >= 2 and tokens[-1] >= timestamp_begin and tokens[-2] >= timestamp_begin:
-        return tokens[-1] - timestamp_begin
-    return None
-
-
-def unfinished_tail(tokens: list[int], timestamp_begin: int) -> tuple[int, list[int]] | None:
-    """The text tokens faster-whisper's segment splitter drops, with the timestamp position they start
-    at: those after the last pair of consecutive timestamps, when the output does not end in one."""
-    pairs = [
-        i for i in range(1, len(tokens)) if tokens[i] >= timestamp_begin and tokens[i - 1] >= timestamp_begin
-    ]
-    if not pairs or tokens[-1] >= timestamp_begin:
-        return None  # no pair: kept as one segment; a timestamp at the end: the last segment is closed
-    last = pairs[-1]
-    text = [t for t in tokens[last:] if t < timestamp_begin]
-    return (tokens[last] - timestamp_begin, text) if text else None
-
-
-def _mean_logprob(segments: list[Any]) -> float:
-    """A decoding's mean log-probability per segment (0 for one without segments: nothing to doubt)."""
-    return sum(s.avg_logprob for s in segments) / len(segments) if segments else 0.0
-
-
-def decoded_in_chunk(segments: list[Any], duration: float) -> list[Any]:
-    """The segments of a chunk's own decoding that start inside it and have text."""
-    return [s for s in segments if s.start < duration and s.text.strip()]

@@ -29,6 +29,7 @@ from transcriber.engine.inventions import (
     level_dbfs,
     speech_share,
 )
+from transcriber.engine.languages import segment_language
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
 from transcriber.engine.options import decode_options
 from transcriber.engine.pipeline import FIRST_BATCH, SAMPLING_SEED, TailKeepingPipeline
@@ -174,7 +175,14 @@ class WhisperTranscriber:
                 self._follow_steps(progress, piece, batched=batched, first=piece is first)
                 speech = PieceSpeech(piece, spans)
                 for segment in current:
-                    phrase = piece_phrase(segment.start, segment.end, segment.text, piece, segment.words)
+                    phrase = piece_phrase(
+                        segment.start,
+                        segment.end,
+                        segment.text,
+                        piece,
+                        segment.words,
+                        language=segment_language(segment),
+                    )
                     if not batched:  # a window's phrases come together; the next window ends 30 s on
                         progress.done(phrase.end)
                         progress.step(start=phrase.end, end=min(piece.end_seconds, phrase.end + WINDOW))
@@ -281,11 +289,18 @@ def _speech_spans(min_silence_ms: int) -> SpeechSpans:
 
 
 def piece_phrase(
-    start: float, end: float, text: str, piece: AudioPiece, words: Iterable[Any] | None = None
+    start: float,
+    end: float,
+    text: str,
+    piece: AudioPiece,
+    words: Iterable[Any] | None = None,
+    *,
+    language: str | None = None,
 ) -> Phrase:
     """Our phrase from a piece's segment, in the recording's time and inside the piece: Whisper's last
     window can end past the audio. ``words`` (faster-whisper's, with ``start``, ``end``, ``word`` and
-    ``probability`` in the piece's time) become the phrase's, inside its span and in order."""
+    ``probability`` in the piece's time) become the phrase's, inside its span and in order; ``language``
+    is the one detected for the segment's window, if it was detected per window."""
     low, high = piece.start_seconds, piece.end_seconds
     start = min(max(low, low + float(start)), high)
     end = min(max(start, low + float(end)), high)
@@ -296,4 +311,4 @@ def piece_phrase(
         word_end = min(max(word_start, low + float(word.end)), end)
         timed.append(Word(word_start, word_end, str(word.word), float(word.probability)))
         floor = word_start
-    return Phrase(start=start, end=end, text=text.strip(), words=tuple(timed))
+    return Phrase(start=start, end=end, text=text.strip(), words=tuple(timed), language=language)

@@ -81,6 +81,12 @@ def check_options(
             for name, f in recognition.TASK_OPTION_FIELDS.items()
         }.get(exc.key, exc.key)
         raise InvalidSettings(option, exc.detail.split(": ", 1)[-1]) from None
+    if options.get("multilingual") and options.get("language"):
+        raise InvalidSettings(
+            "multilingual",
+            "choose one: language fixes one language for the whole file, multilingual detects the "
+            "language of every window (leave language empty)",
+        )
     if options.get("model"):
         try:
             catalog.check_name(options["model"], trusted=False)

@@ -4,14 +4,16 @@ import { request } from "./api.js";
 import { copyButton, toast } from "./dom.js";
 import { t } from "./i18n.js";
 
-const OPTIONS = ["language", "model", "task", "beam_size", "initial_prompt"];
+const OPTIONS = ["language", "model", "task", "multilingual", "beam_size", "initial_prompt"];
 const GLOBAL_KEY = {
   language: "WHISPER_LANGUAGE",
   model: "WHISPER_MODEL",
   task: "WHISPER_TASK",
+  multilingual: "WHISPER_MULTILINGUAL",
   beam_size: "WHISPER_BEAM",
   initial_prompt: "WHISPER_PROMPT",
 };
+const SELECTS = new Set(["task", "multilingual"]); // the first option says what the settings give
 
 let globalSettings = null;
 let created = () => {};
@@ -36,7 +38,8 @@ export function renderPlaceholders() {
     let value = globalSettings[GLOBAL_KEY[name]];
     if (name === "language" && !value) value = t("options.auto");
     const text = value === "" || value === undefined ? "" : t("options.globalValue", { value });
-    if (name === "task") field(name).options[0].textContent = `${t("options.asGlobal")} (${value})`;
+    if (name === "multilingual") value = t(value ? "options.multilingualOn" : "options.multilingualOff");
+    if (SELECTS.has(name)) field(name).options[0].textContent = `${t("options.asGlobal")} (${value})`;
     else field(name).placeholder = text;
   }
 }
@@ -52,7 +55,10 @@ function readOptions() {
   const options = {};
   for (const name of OPTIONS) {
     const value = field(name).value.trim();
-    if (value !== "") options[name] = name === "beam_size" ? Number(value) : value;
+    if (value === "") continue;
+    if (name === "beam_size") options[name] = Number(value);
+    else if (name === "multilingual") options[name] = value === "true";
+    else options[name] = value;
   }
   return options;
 }

@@ -116,6 +116,16 @@ function render() {
   renderPhrases();
 }
 
+/** A phrase's language (tasks that detect it per window), shown where it changes: on the first
+ * phrase when it is not the task's, then wherever it differs from the phrase before. */
+function languageBadge(phrase, index) {
+  if (!phrase.language) return [];
+  const before = index > 0 ? phrases[index - 1].language : task && task.language;
+  if (phrase.language === before) return [];
+  const label = t("tx.phraseLanguage", { language: phrase.language });
+  return [el("span", { class: "lang", title: label, text: phrase.language })];
+}
+
 function renderPhrases() {
   buttons = phrases.map((phrase, index) =>
     el(
@@ -123,6 +133,7 @@ function renderPhrases() {
       { type: "button", class: "phrase", dataset: { index: String(index), start: String(phrase.start) } },
       el("span", { class: "ts", "aria-hidden": "true", text: fmt.timestamp(phrase.start) }),
       el("span", { class: "sr-only", text: `${t("tx.playFrom", { time: fmt.timestamp(phrase.start) })}: ` }),
+      ...languageBadge(phrase, index),
       el("span", { class: "text", text: phrase.text.trim() }),
     ),
   );

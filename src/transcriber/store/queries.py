@@ -125,12 +125,20 @@ class TaskQueries(StoreBase):
 
     def get_phrases(self, task_id: str) -> list[Phrase]:
         query = (
-            select(t.phrases.c.start, t.phrases.c.end, t.phrases.c.text, t.phrases.c.words)
+            select(
+                t.phrases.c.start, t.phrases.c.end, t.phrases.c.text, t.phrases.c.words, t.phrases.c.language
+            )
             .where(t.phrases.c.task_id == task_id)
             .order_by(t.phrases.c.idx)
         )
         with self._read() as conn:
             return [
-                Phrase(start=r.start, end=r.end, text=r.text, words=words_from_json(r.words))
+                Phrase(
+                    start=r.start,
+                    end=r.end,
+                    text=r.text,
+                    words=words_from_json(r.words),
+                    language=r.language,
+                )
                 for r in conn.execute(query)
             ]

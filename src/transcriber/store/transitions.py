@@ -165,6 +165,7 @@ class TaskTransitions(TaskQueries):
                 "end": p.end,
                 "text": p.text,
                 "words": words_json(p.words),
+                "language": p.language,
             }
             for i, p in enumerate(items)
         ]

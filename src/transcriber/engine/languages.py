@@ -1,0 +1,55 @@
+"""The language of each decoding window, for recordings that switch languages.
+
+faster-whisper's ``multilingual`` option detects the language of every window (each 30 s window of
+sequential decoding, each speech chunk of a batch) and decodes it in that language, but its segments
+do not say which language that was. Here a segment is tagged with it: :func:`segment_language` reads
+the tag, None when the language was detected once for the whole file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from transcriber.engine.encoder import SlicedEncoderModel
+
+LANGUAGE_TAG = "detected_language"  # the attribute a faster-whisper Segment is given
+
+
+def tag(segment: Any, language: str | None) -> Any:
+    """``segment`` (faster-whisper's ``Segment``) carrying ``language``."""
+    setattr(segment, LANGUAGE_TAG, language)
+    return segment
+
+
+def segment_language(segment: Any) -> str | None:
+    """The language detected for the window ``segment`` came from; None if it was not detected per
+    window (the file's language applies)."""
+    language = getattr(segment, LANGUAGE_TAG, None)
+    return language if isinstance(language, str) and language else None
+
+
+def language_code(token: str) -> str:
+    """``de`` from Whisper's language token ``<|de|>``."""
+    return token[2:-2] if token.startswith("<|") and token.endswith("|>") else token
+
+
+class EngineModel(SlicedEncoderModel):
+    """The model the service decodes with: sequential decoding tags each segment with the language
+    detected for its window when the options ask for per-window detection.
+
+    faster-whisper sets the window's language on the tokenizer just before decoding the window and
+    yields the window's segments before it detects the next one, so the tokenizer names each
+    segment's language at the moment it is yielded."""
+
+    def generate_segments(
+        self,
+        features: Any,
+        tokenizer: Any,
+        options: Any,
+        log_progress: bool = False,
+        encoder_output: Any = None,
+    ) -> Iterator[Any]:
+        segments = super().generate_segments(features, tokenizer, options, log_progress, encoder_output)
+        for segment in segments:
+            yield tag(segment, tokenizer.language_code if options.multilingual else None)
