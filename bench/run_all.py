@@ -36,6 +36,7 @@ SCRIPTS = (
     "progress",
     "words",
     "loop_guard",
+    "phrase_boundaries",
 )
 QUICK_INSTEAD = {"e2e_overhead": ["--runs", "1", "--minutes", "1"]}  # scripts without --quick
 TIMEOUT_SECONDS = 3600  # per script: nothing here should take an hour

@@ -253,10 +253,14 @@ def test_every_chunk_lists_all_of_its_speech() -> None:
 
 
 @pytest.mark.slow
-def test_batched_decoding_reads_chunks_to_their_end(catalog: ModelCatalog, tmp_path: Path) -> None:
-    """jfk.flac and the English part of multilingual.mp3, twice: faster-whisper's batched decoder stops
-    before "portions of the software" at the end of the second clip (it opens a segment and ends);
-    the engine decodes that rest once more."""
+@pytest.mark.parametrize("boundaries", ["timestamps", "words"])
+def test_batched_decoding_reads_chunks_to_their_end(
+    catalog: ModelCatalog, tmp_path: Path, boundaries: str
+) -> None:
+    """jfk.flac and the English part of multilingual.mp3, twice: with timestamp tokens faster-whisper's
+    batched decoder stops before "portions of the software" at the end of the second clip (it opens a
+    segment and ends), and the engine decodes that rest once more; without them (phrases cut at the
+    words) the same chunks are read to their end."""
     jfk = np.concatenate(list(pcm_blocks(repo_audio("jfk.flac"))))
     mit = np.concatenate(list(pcm_blocks(repo_audio("multilingual.mp3"))))[: int(29.6 * SAMPLE_RATE)]
     gap = np.zeros(SAMPLE_RATE, dtype=np.int16)
@@ -267,7 +271,8 @@ def test_batched_decoding_reads_chunks_to_their_end(catalog: ModelCatalog, tmp_p
         wav.setframerate(SAMPLE_RATE)
         wav.writeframes(np.concatenate([jfk, gap, mit, gap] * 2).tobytes())
     engine = WhisperTranscriber(catalog, cpu_threads=2)
-    run = engine.transcribe(audio, RecognitionSettings(model="base", language="en", batch_size=8))
+    settings = RecognitionSettings(model="base", language="en", batch_size=8, phrase_boundaries=boundaries)
+    run = engine.transcribe(audio, settings)
     phrases = list(run.phrases)
     text = words(" ".join(p.text for p in phrases))
     assert text.count("portions of the software") == 2, text
@@ -352,6 +357,27 @@ def test_word_timestamps_can_be_turned_off(
     phrases = list(engine.transcribe(speech_file, settings).phrases)
     assert JFK_TEXT in words(" ".join(p.text for p in phrases))
     assert all(p.words == () for p in phrases)
+
+
+@pytest.mark.slow
+def test_phrases_can_end_at_the_words_instead_of_timestamp_tokens(
+    engine: WhisperTranscriber, speech_file: Path, tmp_path: Path
+) -> None:
+    # jfk.flac three times with pauses: one batched chunk of 30 s or so, decoded without timestamp tokens
+    audio, _ = repeated_speech(speech_file, tmp_path / "three.wav", times=3)
+    settings = RecognitionSettings(model="tiny.en", beam_size=1, phrase_boundaries="words")
+    phrases = list(engine.transcribe(audio, settings).phrases)
+    assert words(" ".join(p.text for p in phrases)).count(JFK_TEXT) == 3
+    assert_words_inside_phrases(phrases)
+    assert len(phrases) >= 3, [p.text for p in phrases]
+    assert all(p.end - p.start <= 10.0 for p in phrases), [(p.start, p.end) for p in phrases]
+    for phrase in phrases:  # no phrase runs over a pause of a second
+        pauses = [b.start - a.end for a, b in zip(phrase.words, phrase.words[1:], strict=False)]
+        assert max(pauses, default=0.0) < 1.0, phrase
+    # without word timings there is nothing to cut at: the timestamp tokens are used
+    plain = list(engine.transcribe(audio, settings.model_copy(update={"word_timestamps": False})).phrases)
+    assert words(" ".join(p.text for p in plain)).count(JFK_TEXT) == 3
+    assert len(plain) >= 3
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "WHISPER_BEAM": 5,
     "WHISPER_BATCH_SIZE": 8,
     "WHISPER_WORD_TIMESTAMPS": True,
+    "WHISPER_PHRASE_BOUNDARIES": "words",
     "WHISPER_MULTILINGUAL": False,
 }
 """The seed's eleven variables, plus our additions, with our defaults (beam 5 and batches of 8 were

@@ -31,6 +31,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Device = Literal["auto", "cuda", "cpu"]
 Task = Literal["transcribe", "translate"]
+PhraseBoundaries = Literal["timestamps", "words"]
 ComputeType = Literal[
     "auto",
     "default",
@@ -95,6 +96,11 @@ class RecognitionSettings(BaseModel):
     word_timestamps: bool = Field(True, alias="WHISPER_WORD_TIMESTAMPS")
     """Time every word (``phrases[].words`` in the results and the JSON export; subtitle cues are cut
     at the words' own times). Off: phrases only, a little faster (see docs/performance.md)."""
+
+    phrase_boundaries: PhraseBoundaries = Field("words", alias="WHISPER_PHRASE_BOUNDARIES")
+    """Batched decoding: where phrases end. `timestamps`: Whisper's timestamp tokens, as sequential
+    decoding does. `words`: each chunk is decoded without timestamp tokens and cut into phrases at its
+    words (pauses, sentence ends; ``phrasing.py``); needs word timings, else `timestamps` is used."""
 
     multilingual: bool = Field(False, alias="WHISPER_MULTILINGUAL")
     """Detect the language of every window (each 30 s window sequentially, each speech chunk batched)

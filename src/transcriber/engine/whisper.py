@@ -36,6 +36,7 @@ from transcriber.engine.pipeline import FIRST_BATCH, SAMPLING_SEED, TailKeepingP
 from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
+from transcriber.phrasing import split_phrase
 from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, split_pieces
 from transcriber.recognition import RecognitionSettings
 from transcriber.transcription import DecodeProgress, LoadedModel, TranscriptionRun
@@ -163,6 +164,7 @@ class WhisperTranscriber:
         progress = run.progress
         pipeline = self._batched_for(settings)
         batched = pipeline is not None
+        at_words = batched and cut_at_words(settings)
         if pipeline is not None:
             pipeline.redecoded = 0
             pipeline.guard_loops = guard_loops
@@ -175,7 +177,7 @@ class WhisperTranscriber:
                 self._follow_steps(progress, piece, batched=batched, first=piece is first)
                 speech = PieceSpeech(piece, spans)
                 for segment in current:
-                    phrase = piece_phrase(
+                    whole = piece_phrase(
                         segment.start,
                         segment.end,
                         segment.text,
@@ -184,13 +186,14 @@ class WhisperTranscriber:
                         language=segment_language(segment),
                     )
                     if not batched:  # a window's phrases come together; the next window ends 30 s on
-                        progress.done(phrase.end)
-                        progress.step(start=phrase.end, end=min(piece.end_seconds, phrase.end + WINDOW))
-                    if speech.invented(phrase, segment.no_speech_prob):
-                        run.dropped += 1
-                        log.info("dropped invented text at %.1f s: %r", phrase.start, phrase.text[:80])
-                        continue
-                    yield phrase
+                        progress.done(whole.end)
+                        progress.step(start=whole.end, end=min(piece.end_seconds, whole.end + WINDOW))
+                    for phrase in split_phrase(whole) if at_words else (whole,):
+                        if speech.invented(phrase, segment.no_speech_prob):
+                            run.dropped += 1
+                            log.info("dropped invented text at %.1f s: %r", phrase.start, phrase.text[:80])
+                            continue
+                        yield phrase
                 progress.done(piece.end_seconds)
                 run.duration = piece.end_seconds
                 run.redecoded = pipeline.redecoded if pipeline is not None else 0
@@ -242,9 +245,14 @@ class WhisperTranscriber:
             # Timestamps inside each chunk keep phrases short, as in sequential decoding.
             batched = {k: v for k, v in options.items() if k != "condition_on_previous_text"}
             return pipeline.transcribe(  # type: ignore[no-any-return]
-                samples, batch_size=settings.batch_size, without_timestamps=False, **batched
+                samples, batch_size=settings.batch_size, without_timestamps=cut_at_words(settings), **batched
             )
         return self._model.transcribe(samples, **options)  # type: ignore[no-any-return]
+
+
+def cut_at_words(settings: RecognitionSettings) -> bool:
+    """Whether batched decoding goes without timestamp tokens, its phrases cut at the words instead."""
+    return settings.phrase_boundaries == "words" and settings.word_timestamps
 
 
 class PieceSpeech:
