@@ -311,7 +311,9 @@ def test_long_audio_is_transcribed_in_pieces_with_file_times(
     catalog: ModelCatalog, speech_file: Path, tmp_path: Path, batch_size: int
 ) -> None:
     audio, period = repeated_speech(speech_file, tmp_path / "three.wav", times=3)
-    engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece_ending_in_second_gap(period))
+    engine = WhisperTranscriber(
+        catalog, cpu_threads=2, piece_seconds=piece_ending_in_second_gap(period), even_pieces=False
+    )
     run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size))
     assert run.duration == pytest.approx(3 * period, abs=0.05)
     phrases = list(run.phrases)
@@ -385,7 +387,9 @@ def test_language_is_detected_once_and_kept_for_later_pieces(
     catalog: ModelCatalog, speech_file: Path, tmp_path: Path
 ) -> None:
     audio, period = repeated_speech(speech_file, tmp_path / "three.wav", times=3)
-    engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece_ending_in_second_gap(period))
+    engine = WhisperTranscriber(
+        catalog, cpu_threads=2, piece_seconds=piece_ending_in_second_gap(period), even_pieces=False
+    )
     run = engine.transcribe(audio, RecognitionSettings(model="base", beam_size=1))
     assert run.language == "en"
     assert words(" ".join(p.text for p in run.phrases)).count(JFK_TEXT) == 3
@@ -413,7 +417,7 @@ def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
     the first checkpoint comes after one chunk, not after ``batch_size`` of them."""
     audio, period = repeated_speech(speech_file, tmp_path / "sixteen.wav", times=16)
     piece = 12 * period  # 12 clips: at least 4 chunks of 30 s of speech, two full batches of 2
-    engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece)
+    engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece, even_pieces=False)
     run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size))
     seen: list[tuple[float, float, float]] = []
     for phrase in run.phrases:

@@ -12,7 +12,7 @@ import pytest
 from faster_whisper.audio import decode_audio
 
 from transcriber.decoding import SAMPLE_RATE, pcm_blocks
-from transcriber.pieces import cut_point, split_pieces
+from transcriber.pieces import cut_point, even_piece_seconds, split_pieces
 
 RATE = SAMPLE_RATE
 
@@ -128,3 +128,22 @@ def test_decoding_matches_faster_whisper_sample_for_sample(tmp_path: Path, kind:
     ours = np.concatenate(list(pcm_blocks(path))).astype(np.float32) / 32768.0
     assert len(ours) == pytest.approx(3 * RATE, abs=RATE // 10)
     assert np.array_equal(ours, decode_audio(str(path)))
+
+
+@pytest.mark.parametrize(
+    ("duration", "expected"),
+    [
+        (None, 600.0),  # unknown: the longest piece
+        (float("nan"), 600.0),
+        (300.0, 600.0),  # fits in one piece
+        (600.0, 600.0),
+        (642.0, 321.0),  # 10.7 minutes: two pieces of 5.35, not 10 and 0.7
+        (1800.0, 600.0),
+        (1801.0, 1801.0 / 4),
+        (7200.0, 600.0),
+    ],
+)
+def test_pieces_are_as_even_as_the_longest_piece_allows(duration: float | None, expected: float) -> None:
+    piece = even_piece_seconds(duration, 600.0)
+    assert piece == pytest.approx(expected)
+    assert piece <= 600.0

@@ -13,6 +13,7 @@ What counts as speech is the caller's choice (``speech_spans``), so this module 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -41,6 +42,16 @@ class AudioPiece:
     @property
     def end_seconds(self) -> float:
         return (self.offset + len(self.samples)) / SAMPLE_RATE
+
+
+def even_piece_seconds(duration: float | None, longest: float) -> float:
+    """The piece length that cuts a recording of ``duration`` seconds into the fewest pieces of at most
+    ``longest``, all about as long: 10.7 minutes become two pieces of 5.35, not 10 and 0.7 (a short last
+    piece is decoded in a small batch, which costs more per second of speech). ``longest`` when the
+    duration is not known or fits in one piece."""
+    if duration is None or not math.isfinite(duration) or duration <= longest:
+        return longest
+    return duration / math.ceil(duration / longest)
 
 
 def cut_point(tail: np.ndarray, speech_spans: SpeechSpans) -> tuple[int, str]:

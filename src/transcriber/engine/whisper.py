@@ -37,7 +37,7 @@ from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
 from transcriber.phrasing import split_phrase
-from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, split_pieces
+from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, even_piece_seconds, split_pieces
 from transcriber.recognition import RecognitionSettings
 from transcriber.transcription import DecodeProgress, LoadedModel, TranscriptionRun
 from transcriber.usability import resolve_compute_type
@@ -60,13 +60,15 @@ class WhisperTranscriber:
         piece_seconds: float = PIECE_SECONDS,
         limits: DecodeLimits | None = None,
         first_batch: int = FIRST_BATCH,
+        even_pieces: bool = True,
     ) -> None:
         self.catalog = catalog
         self.first_batch = first_batch  # chunks in the recording's first batch; 0: as many as the others
         self.limits = limits or DecodeLimits()
         self.cpu_threads = cpu_threads or usable_cpus()
         self.trusted_paths = trusted_paths
-        self.piece_seconds = piece_seconds
+        self.piece_seconds = piece_seconds  # the longest piece
+        self.even_pieces = even_pieces  # pieces of equal length when the recording's duration is known
         self._model: WhisperModel | None = None
         self._batched: BatchedInferencePipeline | None = None
         self._loaded: LoadedModel | None = None
@@ -145,9 +147,9 @@ class WhisperTranscriber:
         spans = _speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
         report = DecodeReport()
         blocks = pcm_blocks(audio, report=report, limits=self.limits)
-        pieces = split_pieces(
-            blocks, spans, piece_seconds=self.piece_seconds, search_seconds=self.piece_seconds / 20
-        )
+        duration = duration or playing_time(audio)
+        piece = even_piece_seconds(duration, self.piece_seconds) if self.even_pieces else self.piece_seconds
+        pieces = split_pieces(blocks, spans, piece_seconds=piece, search_seconds=piece / 20)
         first = next(pieces, None)
         if first is None:  # nothing decodable: no phrases
             return TranscriptionRun(options["language"], None, 0.0, iter(()), report.lost_seconds)
@@ -156,7 +158,7 @@ class WhisperTranscriber:
         run = TranscriptionRun(
             language=info.language,
             language_probability=info.language_probability,
-            duration=max(duration or playing_time(audio) or 0.0, first.end_seconds),
+            duration=max(duration or 0.0, first.end_seconds),
             phrases=iter(()),
             undecoded_seconds=report.lost_seconds,
         )
