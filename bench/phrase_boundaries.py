@@ -1,6 +1,7 @@
 """Where phrases end: Whisper's timestamp tokens (batched, as today) or the words (batched decoding without
 timestamp tokens, each chunk's text cut at its words by ``transcriber.phrasing``), against faster-whisper's
-own batched pipeline without timestamp tokens and without words (the way speaches decodes by default).
+own batched pipeline without timestamp tokens, without words (the way speaches decodes by default) and
+with words (speaches asked for word timings).
 
 The engine (``WhisperTranscriber``, as the worker runs it, default settings but for the switch) reads a
 ``--minutes`` (11) recording of real speech (``kit.speech.build_recording``), each run a process of its
@@ -31,21 +32,21 @@ from kit.memory import status_kib
 from kit.report import save
 from kit.speech import build_recording
 from kit.wer import word_errors
-from transcriber.domain import Phrase, Transcript
+from transcriber.domain import Phrase, Transcript, Word
 from transcriber.engine import WhisperTranscriber
 from transcriber.errors import ServiceError
 from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 from transcriber.subtitles import DEFAULT_RULES, Cue, build_cues
 
-MODES = ("timestamps", "words", "fw-plain")
+MODES = ("timestamps", "words", "fw-plain", "fw-words")
 BASELINE = "timestamps"
 MEMORY_LIMIT_MIB = 1.5 * 1024
 
 
 def child(args: argparse.Namespace) -> int:
     started_load = time.perf_counter()
-    if args.child == "fw-plain":
+    if args.child in ("fw-plain", "fw-words"):
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         path = ModelCatalog(args.models_dir).prepare(args.model)
@@ -54,9 +55,22 @@ def child(args: argparse.Namespace) -> int:
         after_load = status_kib("VmRSS")
         started = time.perf_counter()
         segments, info = pipeline.transcribe(
-            str(args.audio), batch_size=8, beam_size=5, without_timestamps=True, vad_filter=True
+            str(args.audio),
+            batch_size=8,
+            beam_size=5,
+            without_timestamps=True,
+            vad_filter=True,
+            word_timestamps=args.child == "fw-words",
         )
-        phrases = [Phrase(s.start, s.end, s.text.strip()) for s in segments]
+        phrases = [
+            Phrase(
+                s.start,
+                s.end,
+                s.text.strip(),
+                tuple(Word(w.start, w.end, w.word, w.probability) for w in s.words or ()),
+            )
+            for s in segments
+        ]
         duration = info.duration
     else:
         settings = RecognitionSettings(
@@ -190,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         "fw-plain: faster-whisper's BatchedInferencePipeline as speaches runs it by default (no timestamp"
-        f" tokens, no words); memory target <= {MEMORY_LIMIT_MIB:,.0f} MiB"
+        " tokens, no words, faster-whisper's VAD defaults); fw-words: the same with word timestamps;"
+        f" memory target <= {MEMORY_LIMIT_MIB:,.0f} MiB"
     )
     save("phrase_boundaries", {"minutes": args.minutes, "runs": args.runs, "rows": rows}, args.json)
     return 0
