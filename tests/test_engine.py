@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import wave
 from pathlib import Path
@@ -17,6 +18,7 @@ from transcriber.engine import (
     WhisperTranscriber,
     collect_chunks_listing_all_speech,
     cuda_device_count,
+    filled_chunks,
     piece_phrase,
     resolve_compute_type,
     unfinished_tail,
@@ -231,14 +233,14 @@ def test_a_chunk_the_model_stopped_reading_early_is_found() -> None:
 
 
 def test_every_chunk_lists_all_of_its_speech() -> None:
-    """faster-whisper 1.2.1 leaves the segment that opens each later chunk out of its list (a chunk of
-    one segment lists none); the wrapper lists it, with the audio and offsets unchanged."""
+    """faster-whisper 1.2.1 leaves the segment that opens each later chunk out of its list; the wrapper
+    lists it, with the audio and offsets unchanged (speech that leaves no room worth filling: no split)."""
     import faster_whisper.transcribe
     from faster_whisper.vad import collect_chunks
 
     rate = 100
     audio = np.arange(100 * rate, dtype=np.float32)
-    spans = [(0, 12), (14, 26), (30, 41), (45, 50), (52, 90), (91, 92)]  # seconds; 38 s > a chunk
+    spans = [(0, 13), (14, 29), (30, 41), (45, 50), (52, 66), (67, 92), (93, 94)]  # seconds
     vad = [{"start": a * rate, "end": b * rate} for a, b in spans]
     original = collect_chunks(audio, [dict(s) for s in vad], rate, max_duration=30)
     audio_chunks, metadata = collect_chunks_listing_all_speech(audio, [dict(s) for s in vad], rate, 30)
@@ -246,10 +248,46 @@ def test_every_chunk_lists_all_of_its_speech() -> None:
     assert [m["duration"] for m in metadata] == [m["duration"] for m in original[1]]
     assert all(np.array_equal(a, b) for a, b in zip(audio_chunks, original[0], strict=True))
     listed = [[(s["start"] // rate, s["end"] // rate) for s in m["segments"]] for m in metadata]
-    assert listed == [[(0, 12), (14, 26)], [(30, 41), (45, 50)], [(52, 90)], [(91, 92)]]
-    assert [len(m["segments"]) for m in original[1]] == [2, 1, 0, 0], "faster-whisper was fixed"
+    assert listed == [[(0, 13), (14, 29)], [(30, 41), (45, 50), (52, 66)], [(67, 92), (93, 94)]]
+    assert [len(m["segments"]) for m in original[1]] == [2, 2, 1], "faster-whisper was fixed"
     assert sum(a.size for a in audio_chunks) == sum(b - a for a, b in spans) * rate
     assert faster_whisper.transcribe.collect_chunks is collect_chunks_listing_all_speech
+
+
+def test_chunks_are_filled_by_splitting_speech_at_its_quietest_point() -> None:
+    """A segment that does not fit in the chunk's room is split at its quietest 20 ms in the last 3 s
+    before the chunk's end: chunks come out full, the audio and the time line are unchanged."""
+    rate = 16_000
+    rng = np.random.default_rng(7)
+    audio = (rng.standard_normal(100 * rate) * 0.3).astype(np.float32)
+    quiet = int(38.2 * rate)  # a pause inside the second segment, 28.2 s into its chunk
+    audio[quiet : quiet + rate // 10] *= 0.001
+    spans = [(0, 20), (30, 60), (61, 75), (76, 77.5)]  # seconds; 20 + 30 do not fit in 30
+    vad = [{"start": int(a * rate), "end": int(b * rate)} for a, b in spans]
+    parts = filled_chunks(audio, [dict(s) for s in vad], rate, 30.0)
+    cuts = [(p["start"] / rate, p["end"] / rate) for p in parts]
+    assert cuts[0] == (0.0, 20.0)
+    assert 38.2 <= cuts[1][1] <= 38.3, cuts  # the quiet stretch, not the room's last sample
+    for a, b in spans:  # each segment's parts are contiguous and make up the segment
+        mine = [(x, y) for x, y in cuts if a <= x < b]
+        assert mine[0][0] == a
+        assert mine[-1][1] == b
+        assert all(y == x2 for (_, y), (x2, _) in itertools.pairwise(mine))
+    audio_chunks, metadata = collect_chunks_listing_all_speech(audio, [dict(s) for s in vad], rate, 30)
+    durations = [m["duration"] for m in metadata]
+    assert len(durations) == 3, durations  # without the split: 20, 30 (60 - 30), 14 + 1.5
+    assert 28.2 <= durations[0] <= 28.3
+    assert 27.0 <= durations[1] <= 30.0
+    assert np.array_equal(
+        np.concatenate(audio_chunks), np.concatenate([audio[s["start"] : s["end"]] for s in vad])
+    )
+    # no room worth filling (under 3 s), or a rest under 1 s: nothing is split
+    tight = [{"start": 0, "end": 28 * rate}, {"start": 29 * rate, "end": 40 * rate}]
+    assert filled_chunks(audio, [dict(s) for s in tight], rate, 30.0) == tight
+    short_rest = [{"start": 0, "end": 20 * rate}, {"start": 21 * rate, "end": int(31.5 * rate)}]
+    assert filled_chunks(audio, [dict(s) for s in short_rest], rate, 30.0) == short_rest
+    # sequential decoding packs everything in one chunk: nothing to fill
+    assert filled_chunks(audio, [dict(s) for s in vad], rate, float("inf")) == vad
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from transcriber.domain import Phrase, Word
-from transcriber.phrasing import MAX_SECONDS, PAUSE_SECONDS, split_phrase
+from transcriber.phrasing import MAX_SECONDS, PAUSE_SECONDS, PhraseJoiner, split_phrase
 
 
 def stream(*items: tuple[str, float, float]) -> Phrase:
@@ -90,3 +90,38 @@ def test_random_streams_keep_every_word_in_order_and_the_limits(seed: int) -> No
         assert all(gap < PAUSE_SECONDS for gap in gaps), gaps
     starts = [p.start for p in parts]
     assert starts == sorted(starts)
+
+
+def test_a_sentence_cut_by_the_end_of_a_chunk_is_joined_to_the_next_chunk() -> None:
+    joiner = PhraseJoiner()
+    first = stream((" We", 0.0, 0.3), (" choose", 0.3, 0.8), (" to", 0.8, 1.0))  # the chunk ends here
+    second = stream((" go", 1.05, 1.3), (" to", 1.3, 1.4), (" the", 1.4, 1.5), (" moon.", 1.5, 2.0))
+    third = stream((" Not", 2.1, 2.4), (" because", 2.4, 3.0))
+    assert joiner.add(first) == []  # held: the next chunk may go on with it
+    assert texts(joiner.add(second)) == []  # joined, and held again (the next may go on too)
+    assert texts(joiner.add(third)) == ["We choose to go to the moon."]  # it ended a sentence
+    [last] = joiner.flush()
+    assert last.text == "Not because"
+    assert joiner.flush() == []
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        stream((" after", 1.0 + PAUSE_SECONDS, 2.5)),  # a pause: a new phrase
+        Phrase(1.1, 2.0, "no words"),  # nothing to join by
+    ],
+)
+def test_a_chunk_after_a_pause_or_without_words_starts_its_own_phrase(second: Phrase) -> None:
+    joiner = PhraseJoiner()
+    assert joiner.add(stream((" and", 0.5, 0.8), (" then", 0.8, 1.0))) == []
+    out = joiner.add(second) + joiner.flush()
+    assert texts(out) == ["and then", second.text]
+
+
+def test_a_chunk_in_another_language_starts_its_own_phrase() -> None:
+    joiner = PhraseJoiner()
+    joiner.add(stream((" and", 0.5, 0.8), (" then", 0.8, 1.0)))  # language "de"
+    english = stream((" so", 1.05, 1.3), (" we", 1.3, 1.5))
+    english = Phrase(english.start, english.end, english.text, english.words, language="en")
+    assert texts(joiner.add(english) + joiner.flush()) == ["and then", "so we"]

@@ -11,6 +11,9 @@ Pure functions over the domain types. The rules, in order:
 3. A phrase that would run past ``MAX_SECONDS`` is cut at its best point so far: the last sentence end,
    else the last clause mark (``,``, ``;``, ``:``, a dash), else the longest pause between its words;
    never inside a word.
+4. A chunk's text can end inside a sentence (a chunk is cut where 30 s of speech are full): its last
+   phrase is then joined to the next chunk's text when that follows without a pause (``PhraseJoiner``),
+   and the rules above cut the whole again.
 """
 
 from __future__ import annotations
@@ -80,3 +83,42 @@ def _best_cut(group: Sequence[Word]) -> int:
 def _phrase(words: Sequence[Word], language: str | None) -> Phrase:
     text = "".join(w.word for w in words).strip()
     return Phrase(start=words[0].start, end=words[-1].end, text=text, words=tuple(words), language=language)
+
+
+class PhraseJoiner:
+    """Phrases cut at words across the chunks of a decoding, fed one chunk's text at a time (in order):
+    the last phrase of a chunk is held back until the next chunk shows whether it goes on."""
+
+    def __init__(self, *, pause_seconds: float = PAUSE_SECONDS) -> None:
+        self._pause = pause_seconds
+        self._held: Phrase | None = None
+
+    def add(self, whole: Phrase) -> list[Phrase]:
+        """The phrases finished by ``whole`` (a chunk's text with its words)."""
+        out: list[Phrase] = []
+        held, self._held = self._held, None
+        if held is not None and self._goes_on(held, whole):
+            whole = _joined(held, whole)
+        elif held is not None:
+            out.append(held)
+        *done, last = split_phrase(whole)
+        out += done
+        if last.words:
+            self._held = last
+        else:
+            out.append(last)
+        return out
+
+    def flush(self) -> list[Phrase]:
+        """The phrase held back, at the end of the decoding."""
+        held, self._held = self._held, None
+        return [held] if held is not None else []
+
+    def _goes_on(self, held: Phrase, whole: Phrase) -> bool:
+        if not whole.words or _ends(held.words[-1], _SENTENCE_END):
+            return False
+        return whole.words[0].start - held.words[-1].end < self._pause and whole.language == held.language
+
+
+def _joined(first: Phrase, second: Phrase) -> Phrase:
+    return _phrase(first.words + second.words, first.language)

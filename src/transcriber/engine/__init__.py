@@ -7,7 +7,12 @@ patches the batched pipeline behind a version guard (``chunks`` reads its chunks
 ``options`` maps our settings to faster-whisper's.
 """
 
-from transcriber.engine.chunks import collect_chunks_listing_all_speech, unfinished_tail, unread_after
+from transcriber.engine.chunks import (
+    collect_chunks_listing_all_speech,
+    filled_chunks,
+    unfinished_tail,
+    unread_after,
+)
 from transcriber.engine.encoder import CPU_ENCODE_SLICE, SlicedEncoderModel
 from transcriber.engine.languages import EngineModel, segment_language
 from transcriber.engine.loading import download_model, hub_repo_id, usable_cpus
@@ -26,6 +31,7 @@ __all__ = [
     "cuda_device_count",
     "decode_options",
     "download_model",
+    "filled_chunks",
     "hub_repo_id",
     "piece_phrase",
     "resolve_compute_type",

@@ -8,6 +8,52 @@ from typing import Any
 import numpy as np
 from faster_whisper.vad import collect_chunks
 
+MIN_FILL_SECONDS = 3.0  # room left in a chunk worth filling with the start of the next speech segment
+MIN_PART_SECONDS = 1.0  # the shortest part a speech segment is split into
+SEARCH_SECONDS = 3.0  # how far back from the chunk's end a split point is looked for
+_FRAME_SECONDS = 0.02  # the step of the quietest-point search
+
+
+def filled_chunks(
+    audio: np.ndarray, segments: list[dict[str, Any]], sampling_rate: int, max_duration: float
+) -> list[dict[str, Any]]:
+    """Speech segments split so that the chunks faster-whisper packs them into are full.
+
+    Chunks are packed in order, a segment to a chunk while it fits in ``max_duration``: with the VAD's
+    300 ms pause, segments are long (a speaker who barely pauses gives one of 20-30 s), and a chunk that
+    cannot take the next whole segment is closed two-thirds full; every chunk costs the encoder a full
+    30 s window. Here a segment that does not fit is split at its quietest 20 ms in the last
+    ``SEARCH_SECONDS`` before the chunk's end, so the chunk is filled and the rest opens the next one.
+    The parts are contiguous: the audio, the silences removed and the time mapping are the same as
+    without the split. With no limit (sequential decoding) nothing is split."""
+    if not np.isfinite(max_duration):
+        return segments
+    cap = int(max_duration * sampling_rate)
+    least, part = int(MIN_FILL_SECONDS * sampling_rate), int(MIN_PART_SECONDS * sampling_rate)
+    frame, search = int(_FRAME_SECONDS * sampling_rate), int(SEARCH_SECONDS * sampling_rate)
+    out: list[dict[str, Any]] = []
+    used = 0  # samples in the chunk being packed (collect_chunks' own rule, mirrored)
+    for segment in segments:
+        start, end = int(segment["start"]), int(segment["end"])
+        room = cap - used
+        if used and end - start > room >= least and end - start - room >= part:
+            low, high = start + max(part, room - search), start + room
+            window = audio[low:high]
+            usable = len(window) // frame * frame
+            if usable:
+                energy = np.square(window[:usable].reshape(-1, frame)).mean(axis=1)
+                cut = low + int(np.argmin(energy)) * frame + frame // 2
+                out.append({**segment, "start": start, "end": cut})
+                used += cut - start  # the chunk is full: the rest starts the next one
+                start = cut
+        length = end - start
+        if used + length > cap:
+            used = length
+        else:
+            used += length
+        out.append({**segment, "start": start, "end": end})
+    return out
+
 
 def collect_chunks_listing_all_speech(
     audio: np.ndarray,
@@ -15,7 +61,8 @@ def collect_chunks_listing_all_speech(
     sampling_rate: int = 16000,
     max_duration: float = float("inf"),
 ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
-    """faster-whisper's ``collect_chunks`` with each chunk's ``segments`` listing all of its speech.
+    """faster-whisper's ``collect_chunks`` over :func:`filled_chunks`, with each chunk's ``segments``
+    listing all of its speech.
 
     In faster-whisper 1.2.1 the speech segment that overflows a chunk opens the next chunk's audio but
     is left out of that chunk's ``segments`` (a chunk of one segment lists none), so the batches' speech
@@ -23,6 +70,7 @@ def collect_chunks_listing_all_speech(
     function's; the lists are rebuilt with its own rule (a segment that would take the chunk's speech
     past ``max_duration`` starts the next chunk).
     """
+    chunks = filled_chunks(audio, chunks, sampling_rate, max_duration)
     audio_chunks, metadata = collect_chunks(audio, chunks, sampling_rate, max_duration)
     groups: list[list[dict[str, Any]]] = [[]]
     duration = 0

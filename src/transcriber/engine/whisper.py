@@ -36,7 +36,7 @@ from transcriber.engine.pipeline import FIRST_BATCH, SAMPLING_SEED, TailKeepingP
 from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
-from transcriber.phrasing import split_phrase
+from transcriber.phrasing import PhraseJoiner
 from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, even_piece_seconds, split_pieces
 from transcriber.recognition import RecognitionSettings
 from transcriber.transcription import DecodeProgress, LoadedModel, TranscriptionRun
@@ -178,6 +178,8 @@ class WhisperTranscriber:
             while piece is not None:
                 self._follow_steps(progress, piece, batched=batched, first=piece is first)
                 speech = PieceSpeech(piece, spans)
+                joiner = PhraseJoiner()
+                no_speech = 0.0
                 for segment in current:
                     whole = piece_phrase(
                         segment.start,
@@ -190,12 +192,9 @@ class WhisperTranscriber:
                     if not batched:  # a window's phrases come together; the next window ends 30 s on
                         progress.done(whole.end)
                         progress.step(start=whole.end, end=min(piece.end_seconds, whole.end + WINDOW))
-                    for phrase in split_phrase(whole) if at_words else (whole,):
-                        if speech.invented(phrase, segment.no_speech_prob):
-                            run.dropped += 1
-                            log.info("dropped invented text at %.1f s: %r", phrase.start, phrase.text[:80])
-                            continue
-                        yield phrase
+                    no_speech = segment.no_speech_prob
+                    yield from self._kept(run, speech, joiner.add(whole) if at_words else [whole], no_speech)
+                yield from self._kept(run, speech, joiner.flush(), no_speech)
                 progress.done(piece.end_seconds)
                 run.duration = piece.end_seconds
                 run.redecoded = pipeline.redecoded if pipeline is not None else 0
@@ -206,6 +205,18 @@ class WhisperTranscriber:
 
         run.phrases = phrases()
         return run
+
+    @staticmethod
+    def _kept(
+        run: TranscriptionRun, speech: PieceSpeech, phrases: list[Phrase], no_speech_prob: float
+    ) -> Iterator[Phrase]:
+        """``phrases`` but those that look invented (counted on ``run``)."""
+        for phrase in phrases:
+            if speech.invented(phrase, no_speech_prob):
+                run.dropped += 1
+                log.info("dropped invented text at %.1f s: %r", phrase.start, phrase.text[:80])
+                continue
+            yield phrase
 
     def _follow_steps(
         self, progress: DecodeProgress, piece: AudioPiece, *, batched: bool, first: bool
