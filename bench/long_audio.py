@@ -41,7 +41,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from kit.audio import container_seconds
 from kit.engine import prepare_model
 from kit.errors import BenchError
-from kit.load import run_child
+from kit.load import add_child_options, run_child
 from kit.memory import RssSampler, status_kib
 from kit.report import save
 from kit.speech import LONG_CACHE, Recording, build_recording
@@ -253,9 +253,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="30-min recording, 5-min comparison, long runs stop at 2 min"
     )
     parser.add_argument("--child", choices=["whole", "chunked"], help=argparse.SUPPRESS)
-    parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
+    add_child_options(parser)
     parser.add_argument("--limit-minutes", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import BenchError
-from kit.load import run_child
+from kit.load import add_child_options, run_child
 from kit.memory import status_kib
 from kit.report import save
 from kit.speech import build_recording
@@ -162,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a 2-minute recording, one run")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
-    parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
+    add_child_options(parser)
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import BenchError
-from kit.load import run_child
+from kit.load import add_child_options, run_child
 from kit.memory import status_kib
 from kit.report import save
 from kit.speech import build_recording
@@ -121,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--child", choices=("on", "off"), help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=8, help=argparse.SUPPRESS)
-    parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
+    add_child_options(parser)
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args)

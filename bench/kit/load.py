@@ -12,6 +12,7 @@ divided by the wall time, is the number of cores that *other* processes used mea
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -64,6 +65,14 @@ class ForeignLoad:
     @property
     def disturbed(self) -> bool:
         return self.cores > DISTURBED_CORES
+
+
+def add_child_options(parser: argparse.ArgumentParser) -> None:
+    """The hidden options a measuring child process is started with (see :func:`run_child`): the audio
+    it reads, the JSON file it writes and the shared model cache. ``--child`` itself is the script's."""
+    parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
 
 
 def run_child(command: list[str], out: Path, label: str) -> dict[str, Any]:
