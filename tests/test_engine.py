@@ -452,9 +452,10 @@ def test_decode_progress_reports_real_checkpoints_and_the_step_under_way(
     past the speech VAD found); the step under way never ends
     before it; both end at the recording's end, across pieces. Batched: the first piece holds at least
     four chunks (two or three clips each), two full batches of 2, so its first batch is one chunk and
-    the first checkpoint comes after one chunk, not after ``batch_size`` of them."""
-    audio, period = repeated_speech(speech_file, tmp_path / "sixteen.wav", times=16)
-    piece = 12 * period  # 12 clips: at least 4 chunks of 30 s of speech, two full batches of 2
+    the first checkpoint comes after one chunk, not after ``batch_size`` of them (the piece ends after
+    an odd number of chunks, 1 + 2 + 2...: see test_batch_pieces)."""
+    audio, period = repeated_speech(speech_file, tmp_path / "many.wav", times=24)
+    piece = 20 * period  # 20 clips: 6 to 8 chunks of 30 s of speech, more than two full batches of 2
     engine = WhisperTranscriber(catalog, cpu_threads=2, piece_seconds=piece, even_pieces=False)
     run = engine.transcribe(audio, RecognitionSettings(model="tiny.en", beam_size=1, batch_size=batch_size))
     seen: list[tuple[float, float, float]] = []

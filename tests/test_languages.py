@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import faster_whisper
+import numpy as np
 import pytest
+from faster_whisper.audio import decode_audio
 
-from tests.conftest import real_harness, repo_audio
+from tests.conftest import JFK_TEXT, real_harness, repo_audio
 from transcriber.config import Settings
 from transcriber.engine import WhisperTranscriber
 from transcriber.engine.languages import language_code
@@ -27,6 +30,39 @@ def test_language_token_gives_its_code() -> None:
 @pytest.fixture(scope="module")
 def engine(models_dir: Path) -> WhisperTranscriber:
     return WhisperTranscriber(ModelCatalog(models_dir), cpu_threads=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "language", "chunks"), [("jfk.flac", "en", 1), ("multilingual.mp3", "en", 2)]
+)
+def test_the_files_language_is_detected_on_its_first_chunk_encoded_once(
+    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, name: str, language: str, chunks: int
+) -> None:
+    """Batched, the language is detected on the first chunk, whose encoder output the first batch
+    then takes: the encoder runs once per chunk (faster-whisper encodes 30 s more for the detection),
+    and the language and its probability are those faster-whisper finds."""
+    passes: list[int] = []
+    real_encode = faster_whisper.WhisperModel.encode
+
+    def counting(self: faster_whisper.WhisperModel, features: np.ndarray) -> object:
+        passes.append(1 if features.ndim == 2 else len(features))
+        return real_encode(self, features)
+
+    monkeypatch.setattr(faster_whisper.WhisperModel, "encode", counting)
+    audio = repo_audio(name)
+    run = engine.transcribe(audio, RecognitionSettings(model="base", beam_size=1, batch_size=8))
+    text = " ".join(p.text for p in run.phrases)
+    assert (run.language, sum(passes)) == (language, chunks), passes
+    assert run.language_probability is not None
+    assert run.language_probability > 0.5
+    if name == "jfk.flac":
+        assert JFK_TEXT in text.lower().replace(",", "")
+    monkeypatch.setattr(faster_whisper.WhisperModel, "encode", real_encode)
+    assert engine._model is not None
+    detected, probability, _ = engine._model.detect_language(decode_audio(audio), vad_filter=True)
+    assert detected == run.language
+    assert probability == pytest.approx(run.language_probability, abs=0.1)
 
 
 @pytest.mark.slow

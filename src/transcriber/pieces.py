@@ -6,7 +6,8 @@ comes out; on CPU with ``base`` that costs about 3.2 GiB of memory per hour of a
 packets as they are needed, and every ``piece_seconds`` the cut is placed in the middle of the longest
 silence of the piece's last ``search_seconds`` (the quietest 20 ms if there is no silence of at least
 ``MIN_GAP_SECONDS``), so no phrase is cut in two. Offsets are counted in samples, so phrase times stay
-exact however many pieces a recording has.
+exact however many pieces a recording has. A ``cutter`` may place the cut itself: the batched decoder
+ends a piece after its last full batch of chunks, the rest of the buffer starting the next piece.
 
 What counts as speech is the caller's choice (``speech_spans``), so this module needs no model.
 """
@@ -28,12 +29,23 @@ _FRAME = SAMPLE_RATE // 50  # 20 ms, the step of the quietest-point search
 SpeechSpans = Callable[[np.ndarray], list[tuple[int, int]]]
 """Speech in float32 16 kHz samples as (start, end) sample indices, in order."""
 
+Cutter = Callable[[np.ndarray, bool], "Cut | None"]
+"""Where to end a piece of a full buffer (float32; True for the recording's first piece), or None for
+the default cut in the longest silence of its end (see :func:`split_pieces`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    index: int  # the piece is the buffer's samples before it
+    speech: tuple[tuple[int, int], ...]  # the piece's speech as its decoder would find it (sample spans)
+
 
 @dataclass(frozen=True, slots=True)
 class AudioPiece:
     offset: int  # first sample of the piece in the whole recording
     samples: np.ndarray  # float32 in [-1, 1), 16 kHz mono
-    cut: str  # how the piece ends: "silence", "quiet" (no silence found) or "end"
+    cut: str  # how the piece ends: "silence", "quiet" (no silence found), "cutter" or "end"
+    speech: tuple[tuple[int, int], ...] | None = None  # found by the cutter, so not looked for again
 
     @property
     def start_seconds(self) -> float:
@@ -74,8 +86,12 @@ def split_pieces(
     *,
     piece_seconds: float = PIECE_SECONDS,
     search_seconds: float = 30.0,
+    cutter: Cutter | None = None,
 ) -> Iterator[AudioPiece]:
-    """Pieces of about ``piece_seconds`` from int16 ``blocks``; only one piece is held at a time."""
+    """Pieces of about ``piece_seconds`` from int16 ``blocks``; only one piece is held at a time.
+
+    A ``cutter`` may end a piece anywhere in a full buffer instead (the batched decoder ends it after its
+    last full batch of chunks); the rest of the buffer starts the next piece."""
     target = int(piece_seconds * SAMPLE_RATE)
     search = min(int(search_seconds * SAMPLE_RATE), target)
     pending: list[np.ndarray] = []
@@ -87,15 +103,33 @@ def split_pieces(
             continue
         buffer = np.concatenate(pending)
         while len(buffer) >= target:
-            tail = _float(buffer[target - search : target])
-            index, how = cut_point(tail, speech_spans)
-            cut = max(1, target - search + index)
-            yield AudioPiece(offset, _float(buffer[:cut]), how)
-            offset += cut
-            buffer = buffer[cut:].copy()  # a copy lets the piece's samples be freed
+            piece = _cut_piece(buffer, offset, target, search, speech_spans, cutter)
+            yield piece
+            offset += len(piece.samples)
+            buffer = buffer[len(piece.samples) :].copy()  # a copy lets the piece's samples be freed
         pending, pending_len = [buffer], len(buffer)
     if pending_len:
         yield AudioPiece(offset, _float(np.concatenate(pending)), "end")
+
+
+def _cut_piece(
+    buffer: np.ndarray,
+    offset: int,
+    target: int,
+    search: int,
+    speech_spans: SpeechSpans,
+    cutter: Cutter | None,
+) -> AudioPiece:
+    """The piece at the start of ``buffer`` (int16, at least ``target`` samples long)."""
+    if cutter is not None:
+        whole = _float(buffer[:target])
+        chosen = cutter(whole, offset == 0)
+        if chosen is not None and 0 < chosen.index <= target:
+            return AudioPiece(offset, whole[: chosen.index].copy(), "cutter", chosen.speech)
+    tail = _float(buffer[target - search : target])
+    index, how = cut_point(tail, speech_spans)
+    cut = max(1, target - search + index)
+    return AudioPiece(offset, _float(buffer[:cut]), how)
 
 
 def _float(samples: np.ndarray) -> np.ndarray:

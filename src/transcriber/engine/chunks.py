@@ -1,17 +1,26 @@
-"""What a batched chunk's decoding says: the speech each chunk holds, where the model stopped reading
-it, the text faster-whisper's segment splitter drops, and how likely a decoding is."""
+"""What a batched chunk's decoding says: the speech each chunk holds, the batches a piece's chunks are
+decoded in and where a piece ends so that they are full, where the model stopped reading a chunk, the
+text faster-whisper's segment splitter drops, and how likely a decoding is."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
-from faster_whisper.vad import collect_chunks
+from faster_whisper.vad import collect_chunks, get_speech_timestamps
 
 MIN_FILL_SECONDS = 3.0  # room left in a chunk worth filling with the start of the next speech segment
 MIN_PART_SECONDS = 1.0  # the shortest part a speech segment is split into
 SEARCH_SECONDS = 3.0  # how far back from the chunk's end a split point is looked for
 _FRAME_SECONDS = 0.02  # the step of the quietest-point search
+FIRST_BATCH_FROM = 2
+"""The first batch is split off only from a piece of at least this many full batches. A chunk decoded
+alone costs about 1.4x its share of a full batch on 2 CPU cores, so the split costs about 0.4/chunks of
+the piece's time: 2.4 % for 16 chunks (8 minutes of speech), 6 % for a call of 6 chunks (measured in
+bench/progress.py). Below that the progress between checkpoints is estimated instead."""
 
 
 def filled_chunks(
@@ -36,7 +45,9 @@ def filled_chunks(
     for segment in segments:
         start, end = int(segment["start"]), int(segment["end"])
         room = cap - used
-        if used and end - start > room >= least and end - start - room >= part:
+        # room > least, not >=: a part ends at most SEARCH_SECONDS (= least) before the chunk's end, so
+        # segments already split here are not split again (the cutter's speech is packed once more)
+        if used and end - start > room > least and end - start - room >= part:
             low, high = start + max(part, room - search), start + room
             window = audio[low:high]
             usable = len(window) // frame * frame
@@ -72,20 +83,100 @@ def collect_chunks_listing_all_speech(
     """
     chunks = filled_chunks(audio, chunks, sampling_rate, max_duration)
     audio_chunks, metadata = collect_chunks(audio, chunks, sampling_rate, max_duration)
-    groups: list[list[dict[str, Any]]] = [[]]
-    duration = 0
-    for chunk in chunks:
-        length = chunk["end"] - chunk["start"]
-        if duration + length > max_duration * sampling_rate:
-            groups.append([chunk])
-            duration = length
-        else:
-            groups[-1].append(chunk)
-            duration += length
+    groups = packed(chunks, sampling_rate, max_duration)
     if len(groups) == len(metadata):
         for meta, group in zip(metadata, groups, strict=True):
             meta["segments"] = group
     return audio_chunks, metadata
+
+
+def packed(
+    segments: list[dict[str, Any]], sampling_rate: int, max_duration: float
+) -> list[list[dict[str, Any]]]:
+    """The speech segments of each chunk, packed with ``collect_chunks``' own rule (a segment that would
+    take the chunk's speech past ``max_duration`` starts the next chunk, even after an empty first one)."""
+    groups: list[list[dict[str, Any]]] = [[]]
+    duration = 0
+    for segment in segments:
+        length = segment["end"] - segment["start"]
+        if duration + length > max_duration * sampling_rate:
+            groups.append([segment])
+            duration = length
+        else:
+            groups[-1].append(segment)
+            duration += length
+    return groups
+
+
+def first_chunk_audio(
+    audio: np.ndarray, segments: list[dict[str, Any]], sampling_rate: int, max_duration: float
+) -> np.ndarray:
+    """The speech of the first chunk :func:`collect_chunks_listing_all_speech` makes of ``audio``."""
+    groups = packed(filled_chunks(audio, segments, sampling_rate, max_duration), sampling_rate, max_duration)
+    parts = [audio[int(s["start"]) : int(s["end"])] for s in groups[0]]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def first_split(chunks: int, batch_size: int, first: int) -> int:
+    """The chunks of a piece's first batch when it is split off (``first``, for a piece of at least
+    ``FIRST_BATCH_FROM`` full batches), else 0."""
+    return first if 0 < first < batch_size and chunks >= FIRST_BATCH_FROM * batch_size else 0
+
+
+def batch_plan(chunks: int, batch_size: int, first: int) -> list[int]:
+    """The sizes of the batches a piece of ``chunks`` chunks is decoded in, in order."""
+    head = first_split(chunks, batch_size, first)
+    rest = chunks - head
+    return ([head] if head else []) + [min(batch_size, rest - i) for i in range(0, rest, batch_size)]
+
+
+def aligned_cut(
+    audio: np.ndarray,
+    segments: list[dict[str, Any]],
+    sampling_rate: int,
+    max_duration: float,
+    batch_size: int,
+    first: int,
+) -> tuple[int, list[dict[str, Any]]] | None:
+    """Where a piece of a longer recording ends so that its batches are all full, and its speech.
+
+    ``audio`` is the start of the recording's rest, ``segments`` its speech (the VAD's, in samples).
+    The piece keeps the most chunks whose batches (:func:`batch_plan`) are full, never the last chunk
+    (its speech may go on past ``audio``), and ends in the middle of the silence after them, or at the
+    split point where a filled chunk ends. A batch that is not full costs as much as a full one on a
+    GPU and more per chunk on a CPU; each piece would otherwise end with one. None when ``audio`` does
+    not hold more than one batch of chunks."""
+    groups = packed(filled_chunks(audio, segments, sampling_rate, max_duration), sampling_rate, max_duration)
+    kept = next(
+        (n for n in range(len(groups) - 1, 0, -1) if batch_plan(n, batch_size, first)[-1] == batch_size), 0
+    )
+    if not kept or not groups[kept - 1] or not groups[kept]:
+        return None
+    cut = (int(groups[kept - 1][-1]["end"]) + int(groups[kept][0]["start"])) // 2
+    return cut, [segment for group in groups[:kept] for segment in group]
+
+
+_known_speech: ContextVar[Sequence[tuple[int, int]] | None] = ContextVar("known_speech", default=None)
+
+
+def speech_timestamps(audio: np.ndarray, *args: Any, **kwargs: Any) -> list[dict[str, int]]:
+    """faster-whisper's VAD, unless the speech of the audio being transcribed is known already
+    (:func:`known_speech`)."""
+    known = _known_speech.get()
+    if known is not None:
+        return [{"start": start, "end": end} for start, end in known]
+    return get_speech_timestamps(audio, *args, **kwargs)  # type: ignore[no-any-return]
+
+
+@contextmanager
+def known_speech(spans: Sequence[tuple[int, int]] | None) -> Iterator[None]:
+    """Let ``transcribe()`` calls in this block take ``spans`` (sample spans, found with the options
+    they would use) as the VAD's answer instead of running it again; None: run it."""
+    token = _known_speech.set(spans)
+    try:
+        yield
+    finally:
+        _known_speech.reset(token)
 
 
 def unread_after(tokens: list[int], timestamp_begin: int) -> int | None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+from faster_whisper.audio import pad_or_trim
+
 from transcriber.engine.encoder import SlicedEncoderModel
 
 LANGUAGE_TAG = "detected_language"  # the attribute a faster-whisper Segment is given
@@ -32,6 +35,17 @@ def segment_language(segment: Any) -> str | None:
 def language_code(token: str) -> str:
     """``de`` from Whisper's language token ``<|de|>``."""
     return token[2:-2] if token.startswith("<|") and token.endswith("|>") else token
+
+
+def first_chunk_language(model: SlicedEncoderModel, audio: np.ndarray) -> tuple[str, float] | None:
+    """The language of a recording and its probability, detected on the first chunk the batched
+    decoder will decode (``audio``: that chunk's speech), whose encoder output is remembered for that
+    decoding; faster-whisper would encode the first 30 s of speech once more for the detection."""
+    if not len(audio):
+        return None
+    features = pad_or_trim(model.feature_extractor(audio)[..., :-1])  # as the batched pipeline does
+    token, probability = model.model.detect_language(model.remember(features))[0][0]
+    return language_code(token), float(probability)
 
 
 class EngineModel(SlicedEncoderModel):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from faster_whisper.vad import VadOptions
+
 from transcriber.recognition import RecognitionSettings
+
+WINDOW = 30.0  # seconds of audio Whisper decodes at once
 
 
 def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict[str, Any]:
@@ -26,3 +30,9 @@ def decode_options(settings: RecognitionSettings, *, multilingual: bool) -> dict
     if settings.vad_min_silence_ms > 0:
         options["vad_parameters"] = {"min_silence_duration_ms": settings.vad_min_silence_ms}
     return options
+
+
+def batched_vad(options: dict[str, Any]) -> VadOptions:
+    """The VAD options faster-whisper's batched pipeline uses with ``options`` (its chunk length is
+    Whisper's window)."""
+    return VadOptions(**options["vad_parameters"], max_speech_duration_s=WINDOW)

@@ -24,7 +24,9 @@ from faster_whisper.transcribe import get_compression_ratio
 from transcriber.engine.chunks import (
     collect_chunks_listing_all_speech,
     decoded_in_chunk,
+    first_split,
     mean_logprob,
+    speech_timestamps,
     unfinished_tail,
     unread_after,
 )
@@ -41,11 +43,6 @@ FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # Sampling above temperature 0 starts from this seed for every chunk: the same audio gives the same text
 SAMPLING_SEED = 20_231_117
 """The sequential decoder's temperature fallback, used again on a batched chunk that loops."""
-FIRST_BATCH_FROM = 2
-"""The first batch is split off only from a piece of at least this many full batches. A chunk decoded
-alone costs about 1.4x its share of a full batch on 2 CPU cores, so the split costs about 0.4/chunks of
-the piece's time: 2.4 % for 16 chunks (8 minutes of speech), 6 % for a call of 6 chunks (measured in
-bench/progress.py). Below that the progress between checkpoints is estimated instead."""
 
 
 class EngineVersionMismatch(ImportError):
@@ -68,7 +65,9 @@ def check_version(installed: str) -> None:
 check_version(version("faster-whisper"))
 
 
-faster_whisper.transcribe.collect_chunks = collect_chunks_listing_all_speech  # used by the batched pipeline
+# used by the batched pipeline
+faster_whisper.transcribe.collect_chunks = collect_chunks_listing_all_speech
+faster_whisper.transcribe.get_speech_timestamps = speech_timestamps
 
 
 StepHook = Callable[[float, float, bool], None]
@@ -133,8 +132,8 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
         options: Any,
         log_progress: bool,
     ) -> Iterator[Any]:
-        first = self.first_batch
-        if not 0 < first < batch_size or len(chunks_metadata) < FIRST_BATCH_FROM * batch_size:
+        first = first_split(len(chunks_metadata), batch_size, self.first_batch)
+        if not first:
             yield from super()._batched_segments_generator(
                 features, tokenizer, chunks_metadata, batch_size, options, log_progress
             )

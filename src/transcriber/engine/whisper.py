@@ -8,6 +8,7 @@ out lazily, so the caller can report progress as ``phrase.end / duration``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase, Word
+from transcriber.engine.chunks import aligned_cut, first_chunk_audio, known_speech
 from transcriber.engine.inventions import (
     LOW_PROBABILITY,
     SILENT_DBFS,
@@ -29,15 +31,23 @@ from transcriber.engine.inventions import (
     level_dbfs,
     speech_share,
 )
-from transcriber.engine.languages import segment_language
+from transcriber.engine.languages import first_chunk_language, segment_language
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
-from transcriber.engine.options import decode_options
+from transcriber.engine.options import WINDOW, batched_vad, decode_options
 from transcriber.engine.pipeline import FIRST_BATCH, SAMPLING_SEED, TailKeepingPipeline
 from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
 from transcriber.phrasing import PhraseJoiner
-from transcriber.pieces import PIECE_SECONDS, AudioPiece, SpeechSpans, even_piece_seconds, split_pieces
+from transcriber.pieces import (
+    PIECE_SECONDS,
+    AudioPiece,
+    Cut,
+    Cutter,
+    SpeechSpans,
+    even_piece_seconds,
+    split_pieces,
+)
 from transcriber.recognition import RecognitionSettings
 from transcriber.transcription import DecodeProgress, LoadedModel, TranscriptionRun
 from transcriber.usability import resolve_compute_type
@@ -45,7 +55,6 @@ from transcriber.usability import resolve_compute_type
 log = logging.getLogger(__name__)
 
 _CUT_VAD_MS = 300  # the silence that counts when cutting pieces if VAD is off for decoding
-WINDOW = 30.0  # seconds of audio Whisper decodes at once
 
 
 class WhisperTranscriber:
@@ -148,16 +157,22 @@ class WhisperTranscriber:
         report = DecodeReport()
         blocks = pcm_blocks(audio, report=report, limits=self.limits)
         duration = duration or playing_time(audio)
-        piece = even_piece_seconds(duration, self.piece_seconds) if self.even_pieces else self.piece_seconds
-        pieces = split_pieces(blocks, spans, piece_seconds=piece, search_seconds=piece / 20)
+        cutter = self._batch_cutter(settings, options)
+        piece = self.piece_seconds
+        if self.even_pieces and cutter is None:  # the batched decoder's pieces end after full batches
+            piece = even_piece_seconds(duration, self.piece_seconds)
+        pieces = split_pieces(blocks, spans, piece_seconds=piece, search_seconds=piece / 20, cutter=cutter)
         first = next(pieces, None)
         if first is None:  # nothing decodable: no phrases
             return TranscriptionRun(options["language"], None, 0.0, iter(()), report.lost_seconds)
-        segments, info = self._decode(first.samples, options, settings)
+        probability = None
+        if cutter is not None and options["language"] is None and not options["multilingual"]:
+            first, probability = self._first_chunk_language(first, options)
+        segments, info = self._decode(first, options, settings)
         options["language"] = info.language
         run = TranscriptionRun(
             language=info.language,
-            language_probability=info.language_probability,
+            language_probability=info.language_probability if probability is None else probability,
             duration=max(duration or 0.0, first.end_seconds),
             phrases=iter(()),
             undecoded_seconds=report.lost_seconds,
@@ -201,7 +216,7 @@ class WhisperTranscriber:
                 piece = next(pieces, None)
                 run.undecoded_seconds = report.lost_seconds
                 if piece is not None:
-                    current = self._decode(piece.samples, options, settings)[0]
+                    current = self._decode(piece, options, settings)[0]
 
         run.phrases = phrases()
         return run
@@ -247,8 +262,47 @@ class WhisperTranscriber:
             self._batched = TailKeepingPipeline(model=self._model)
         return self._batched
 
+    def _first_chunk_language(
+        self, piece: AudioPiece, options: dict[str, Any]
+    ) -> tuple[AudioPiece, float | None]:
+        """Detect the file's language on the batched decoder's first chunk (``options`` are told it):
+        ``piece`` with its speech found (not looked for again) and the language's probability."""
+        assert self._model is not None
+        speech = piece.speech
+        if speech is None:
+            found = get_speech_timestamps(piece.samples, batched_vad(options))
+            speech = tuple((int(s["start"]), int(s["end"])) for s in found)
+            piece = dataclasses.replace(piece, speech=speech)
+        segments = [{"start": start, "end": end} for start, end in speech]
+        detected = first_chunk_language(
+            self._model, first_chunk_audio(piece.samples, segments, SAMPLE_RATE, WINDOW)
+        )
+        if detected is None:
+            return piece, None
+        options["language"] = detected[0]
+        return piece, detected[1]
+
+    def _batch_cutter(self, settings: RecognitionSettings, options: dict[str, Any]) -> Cutter | None:
+        """For batched decoding: pieces that end after their last full batch of chunks
+        (``chunks.aligned_cut``), their speech found once."""
+        if self._batched_for(settings) is None:
+            return None
+        vad = batched_vad(options)
+
+        def cut(samples: np.ndarray, first: bool) -> Cut | None:
+            speech = get_speech_timestamps(samples, vad)
+            found = aligned_cut(
+                samples, speech, SAMPLE_RATE, WINDOW, settings.batch_size, self.first_batch if first else 0
+            )
+            if found is None:
+                return None
+            index, kept = found
+            return Cut(index, tuple((int(s["start"]), int(s["end"])) for s in kept))
+
+        return cut
+
     def _decode(
-        self, samples: np.ndarray, options: dict[str, Any], settings: RecognitionSettings
+        self, piece: AudioPiece, options: dict[str, Any], settings: RecognitionSettings
     ) -> tuple[Iterable[Any], Any]:
         """faster-whisper's (segments, info) for one piece."""
         assert self._model is not None
@@ -257,10 +311,14 @@ class WhisperTranscriber:
         if pipeline is not None:
             # Timestamps inside each chunk keep phrases short, as in sequential decoding.
             batched = {k: v for k, v in options.items() if k != "condition_on_previous_text"}
-            return pipeline.transcribe(  # type: ignore[no-any-return]
-                samples, batch_size=settings.batch_size, without_timestamps=cut_at_words(settings), **batched
-            )
-        return self._model.transcribe(samples, **options)  # type: ignore[no-any-return]
+            with known_speech(piece.speech):
+                return pipeline.transcribe(  # type: ignore[no-any-return]
+                    piece.samples,
+                    batch_size=settings.batch_size,
+                    without_timestamps=cut_at_words(settings),
+                    **batched,
+                )
+        return self._model.transcribe(piece.samples, **options)  # type: ignore[no-any-return]
 
 
 def cut_at_words(settings: RecognitionSettings) -> bool:
