@@ -2,7 +2,10 @@
 
 The engine (``WhisperTranscriber``, as the worker runs it, default settings but for the switch) reads a
 ``--minutes`` (5) recording of real speech (``kit.speech.build_recording``) with word timestamps on and
-off, batched (the default, batches of 8) and sequential. Each run is a process of its own, so its peak
+off, batched (the default, batches of 8) and sequential. Both sides cut phrases at Whisper's timestamp
+tokens (``WHISPER_PHRASE_BOUNDARIES=timestamps``), so the decoding is the same and only the alignment
+differs: the default, phrases cut at the words, needs the words and is compared with the timestamp
+tokens by ``bench/phrase_boundaries.py``. Each run is a process of its own, so its peak
 RSS (``VmHWM``) is its own; runs alternate (on, off, on, off, ...) so the machine's noise falls on both
 sides, and the medians are compared: the cost is on/off - 1 in the same run, the target at most 15 %.
 The texts must be the same (word alignment runs after decoding and must not change it). A benchmark,
@@ -44,6 +47,7 @@ def child(args: argparse.Namespace) -> int:
         compute_type="int8",
         batch_size=args.batch,
         word_timestamps=args.child == "on",
+        phrase_boundaries="timestamps",  # the same decoding on both sides (see the docstring)
     )
     engine = WhisperTranscriber(ModelCatalog(args.models_dir))
     engine.load(settings)
