@@ -10,6 +10,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from tests.conftest import repo_audio
 from transcriber.channels import FRAME, RATE, Bleed, bleed, gated, layout, level_dbfs, own_speech
+from transcriber.decoding import pcm_blocks
 
 
 def stereo() -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +39,10 @@ def test_two_parties_are_told_from_one_signal_stored_twice() -> None:
     kind, why = layout(left, silent)
     assert (kind, "right channel is silent" in why) == ("mono", True)
     assert level_dbfs(silent) == -100.0
+    # jfk.flac is stored as stereo, its two channels nearly the same: one speaker, mono
+    jfk = np.concatenate(list(pcm_blocks(repo_audio("jfk.flac"), stereo=True))).astype(np.float32) / 32768.0
+    assert not np.array_equal(jfk[:, 0], jfk[:, 1])
+    assert layout(jfk[:, 0], jfk[:, 1])[0] == "mono"
 
 
 @pytest.mark.parametrize(("gain", "delay_ms"), [(0.2, 0), (0.3, 12)])

@@ -131,3 +131,18 @@ def test_bytes_an_adts_parser_drops_silently_are_counted_as_lost(tmp_path: Path)
     seconds, report = decode(damaged(path, tmp_path / "bad.aac", size=8192))
     assert seconds < whole - 0.5
     assert report.lost_seconds == pytest.approx(whole - seconds, rel=0.15)
+
+
+def test_a_stereo_call_is_decoded_with_its_two_channels() -> None:
+    """stereo_diarization.wav holds a different speaker on each channel: decoded as stereo, the channels
+    differ and are the file's own (the mono decoding is their mix); a mono file gives its channel on both."""
+    stereo = np.concatenate(list(pcm_blocks(repo_audio("stereo_diarization.wav"), stereo=True)))
+    mono = np.concatenate(list(pcm_blocks(repo_audio("stereo_diarization.wav"))))
+    assert stereo.shape == (5 * SAMPLE_RATE, 2)
+    assert stereo.dtype == np.int16
+    left, right = stereo[:, 0].astype(np.float64), stereo[:, 1].astype(np.float64)
+    assert abs(np.corrcoef(left, right)[0, 1]) < 0.1  # two speakers, not one signal
+    assert np.abs(right[3 * SAMPLE_RATE :]).max() < 200  # the right speaker is done by 2.5 s
+    assert np.abs(mono - (left + right) / 2).max() <= 2  # the mono decoding mixes the two
+    mit = np.concatenate(list(pcm_blocks(repo_audio("multilingual.mp3"), stereo=True)))  # a mono MP3
+    assert np.array_equal(mit[:, 0], mit[:, 1])

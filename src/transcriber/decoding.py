@@ -152,14 +152,20 @@ def _packets(
 
 
 def pcm_blocks(
-    path: Path, *, report: DecodeReport | None = None, limits: DecodeLimits | None = None
+    path: Path,
+    *,
+    report: DecodeReport | None = None,
+    limits: DecodeLimits | None = None,
+    stereo: bool = False,
 ) -> Iterator[np.ndarray]:
     """The audio of ``path`` as 16 kHz mono int16 blocks, decoded lazily, as faster-whisper decodes it
     (same resampler, frame timestamps ignored), but packet by packet: a damaged packet is skipped and
-    counted in ``report``, and decoding goes on to the end of the file."""
+    counted in ``report``, and decoding goes on to the end of the file. ``stereo``: blocks of shape
+    (samples, 2), left and right (a mono file's one channel on both)."""
     report = report if report is not None else DecodeReport()
     limits = limits or DecodeLimits()
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    layout, shape = ("stereo", (-1, 2)) if stereo else ("mono", (-1,))
+    resampler = av.AudioResampler(format="s16", layout=layout, rate=SAMPLE_RATE)
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
         limits.check_density(
@@ -168,9 +174,9 @@ def pcm_blocks(
         for frame in packet_frames(container, stream, report, limits, file_size=path.stat().st_size):
             frame.pts = None
             for out in resampler.resample(frame):
-                yield out.to_ndarray().reshape(-1)
+                yield out.to_ndarray().reshape(shape)
     for out in resampler.resample(None):
-        yield out.to_ndarray().reshape(-1)
+        yield out.to_ndarray().reshape(shape)
 
 
 def decoded_length(path: Path, *, limits: DecodeLimits) -> float:
