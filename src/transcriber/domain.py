@@ -68,6 +68,8 @@ class Phrase:
     ``words`` is empty when the engine gave no word timings (older tasks, or word timestamps
     turned off). ``language`` is the language detected for the phrase's own window when the task
     detects it per window (``multilingual``); None otherwise (the task's language applies).
+    ``speaker`` is who said it (``S1``, ``S2``...) when the recording was split by speaker (the two
+    channels of a call); None otherwise.
     """
 
     start: float
@@ -75,6 +77,7 @@ class Phrase:
     text: str
     words: tuple[Word, ...] = ()
     language: str | None = None
+    speaker: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from transcriber.engine.languages import EngineModel, segment_language
 from transcriber.engine.loading import download_model, hub_repo_id, usable_cpus
 from transcriber.engine.options import decode_options
 from transcriber.engine.pipeline import TailKeepingPipeline
-from transcriber.engine.whisper import WhisperTranscriber, piece_phrase
+from transcriber.engine.segments import piece_phrase
+from transcriber.engine.whisper import WhisperTranscriber
 from transcriber.usability import cuda_device_count, resolve_compute_type
 
 __all__ = [

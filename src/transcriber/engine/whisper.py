@@ -8,6 +8,7 @@ out lazily, so the caller can report progress as ``phrase.end / duration``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Iterator
@@ -17,10 +18,11 @@ from typing import Any
 import ctranslate2
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import get_speech_timestamps
 
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_blocks
-from transcriber.domain import Phrase, Word
+from transcriber.domain import Phrase
+from transcriber.engine.calls import Channels, merged, own_channel, split_decision
 from transcriber.engine.chunks import aligned_cut, first_chunk_audio, known_speech
 from transcriber.engine.inventions import (
     LOW_PROBABILITY,
@@ -35,6 +37,7 @@ from transcriber.engine.languages import first_chunk_language, segment_language
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
 from transcriber.engine.options import WINDOW, batched_vad, decode_options
 from transcriber.engine.pipeline import FIRST_BATCH, SAMPLING_SEED, TailKeepingPipeline
+from transcriber.engine.segments import piece_phrase, speech_spans
 from transcriber.errors import ModelUnavailable
 from transcriber.media import playing_time
 from transcriber.model_catalog import ModelCatalog
@@ -147,15 +150,23 @@ class WhisperTranscriber:
         *,
         duration: float | None = None,
         guard_loops: bool = True,
+        channels: Channels = "mix",
+        channel: int | None = None,
     ) -> TranscriptionRun:
         """Start transcribing ``audio``: the language is detected on the first piece and kept for the
         others; each piece is decoded only when the caller has taken the previous one's phrases.
-        ``duration`` (known from the upload's probe) spares measuring the file again."""
+        ``duration`` (known from the upload's probe) spares measuring the file again. ``channels``:
+        a stereo call split by channel (``split``, or ``auto`` when its channels are two parties,
+        ``engine.calls``); ``channel``: decode only that channel's party."""
+        if channel is None and split_decision(audio, channels, self.limits)[0]:
+            return self._transcribe_call(audio, settings, duration=duration, guard_loops=guard_loops)
         loaded = self.load(settings)
         options = decode_options(settings, multilingual=loaded.multilingual)
-        spans = _speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
+        spans = speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
         report = DecodeReport()
-        blocks = pcm_blocks(audio, report=report, limits=self.limits)
+        blocks = pcm_blocks(audio, report=report, limits=self.limits, stereo=channel is not None)
+        if channel is not None:
+            blocks = own_channel(blocks, channel, speech_spans(_CUT_VAD_MS))
         duration = duration or playing_time(audio)
         cutter = self._batch_cutter(settings, options)
         piece = self.piece_seconds
@@ -185,7 +196,7 @@ class WhisperTranscriber:
         if pipeline is not None:
             pipeline.redecoded = 0
             pipeline.guard_loops = guard_loops
-        spans = _speech_spans(_CUT_VAD_MS)
+        spans = speech_spans(_CUT_VAD_MS)
 
         def phrases() -> Iterator[Phrase]:
             piece: AudioPiece | None = first
@@ -220,6 +231,19 @@ class WhisperTranscriber:
 
         run.phrases = phrases()
         return run
+
+    def _transcribe_call(
+        self, audio: Path, settings: RecognitionSettings, *, duration: float | None, guard_loops: bool
+    ) -> TranscriptionRun:
+        """Each channel of a stereo call on its own, in the language found on the first one; each run
+        has its own batched pipeline (their state is per run), the model is shared."""
+        left = self.transcribe(audio, settings, duration=duration, guard_loops=guard_loops, channel=0)
+        if not settings.language and not settings.multilingual and left.language:
+            settings = settings.model_copy(update={"language": left.language})
+        twin = copy.copy(self)
+        twin._batched = None
+        right = twin.transcribe(audio, settings, duration=duration, guard_loops=guard_loops, channel=1)
+        return merged([left, right])
 
     @staticmethod
     def _kept(
@@ -356,38 +380,3 @@ class PieceSpeech:
         first = max(0, round((phrase.start - offset) * SAMPLE_RATE))
         past = max(first + 1, round((phrase.end - offset) * SAMPLE_RATE))
         return level_dbfs(self._piece.samples[first:past])
-
-
-def _speech_spans(min_silence_ms: int) -> SpeechSpans:
-    options = VadOptions(min_silence_duration_ms=max(min_silence_ms, 100), speech_pad_ms=0)
-
-    def spans(samples: np.ndarray) -> list[tuple[int, int]]:
-        return [(s["start"], s["end"]) for s in get_speech_timestamps(samples, options)]
-
-    return spans
-
-
-def piece_phrase(
-    start: float,
-    end: float,
-    text: str,
-    piece: AudioPiece,
-    words: Iterable[Any] | None = None,
-    *,
-    language: str | None = None,
-) -> Phrase:
-    """Our phrase from a piece's segment, in the recording's time and inside the piece: Whisper's last
-    window can end past the audio. ``words`` (faster-whisper's, with ``start``, ``end``, ``word`` and
-    ``probability`` in the piece's time) become the phrase's, inside its span and in order; ``language``
-    is the one detected for the segment's window, if it was detected per window."""
-    low, high = piece.start_seconds, piece.end_seconds
-    start = min(max(low, low + float(start)), high)
-    end = min(max(start, low + float(end)), high)
-    timed: list[Word] = []
-    floor = start
-    for word in words or ():
-        word_start = min(max(floor, low + float(word.start)), end)
-        word_end = min(max(word_start, low + float(word.end)), end)
-        timed.append(Word(word_start, word_end, str(word.word), float(word.probability)))
-        floor = word_start
-    return Phrase(start=start, end=end, text=text.strip(), words=tuple(timed), language=language)

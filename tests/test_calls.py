@@ -1,0 +1,102 @@
+"""A stereo call transcribed by channel (real speech): each party's sentence comes out once, with its
+speaker, even when each channel carries some of the other; one signal stored as stereo stays mono."""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import repo_audio
+from transcriber.decoding import SAMPLE_RATE, DecodeLimits, pcm_blocks
+from transcriber.engine import WhisperTranscriber
+from transcriber.engine.calls import split_decision, stereo_channels
+from transcriber.model_catalog import ModelCatalog
+from transcriber.recognition import RecognitionSettings
+
+LEFT = "complaint against the wizard"  # the left channel's sentence (tests/data/SOURCES.md)
+RIGHT = "horizon seems extremely distant"  # the right channel's
+
+
+def words(text: str) -> str:
+    return " ".join(re.findall(r"[\w']+", text.lower()))
+
+
+def write_stereo(path: Path, left: np.ndarray, right: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(np.stack([left, right], axis=1).astype(np.int16).tobytes())
+    return path
+
+
+def call(tmp_path: Path, bleed: float = 0.0) -> Path:
+    """The repository's stereo recording, 3 s of silence added on each end, each channel carrying
+    ``bleed`` of the other."""
+    pcm = np.concatenate(list(pcm_blocks(repo_audio("stereo_diarization.wav"), stereo=True))).astype(
+        np.float64
+    )
+    pad = np.zeros((3 * SAMPLE_RATE, 2))
+    pcm = np.concatenate([pad, pcm, pad])
+    left, right = pcm[:, 0] + bleed * pcm[:, 1], pcm[:, 1] + bleed * pcm[:, 0]
+    return write_stereo(
+        tmp_path / f"call-{bleed}.wav", np.clip(left, -32768, 32767), np.clip(right, -32768, 32767)
+    )
+
+
+@pytest.fixture(scope="module")
+def engine(models_dir: Path) -> WhisperTranscriber:
+    return WhisperTranscriber(ModelCatalog(models_dir), cpu_threads=2)
+
+
+def test_only_a_two_party_stereo_file_is_split(tmp_path: Path) -> None:
+    limits = DecodeLimits()
+    assert stereo_channels(repo_audio("stereo_diarization.wav")) == 2
+    assert stereo_channels(repo_audio("multilingual.mp3")) == 1
+    assert split_decision(repo_audio("stereo_diarization.wav"), "auto", limits)[0] is True
+    assert split_decision(repo_audio("jfk.flac"), "auto", limits) == (
+        False,
+        "the channels carry the same signal (correlation 1.00)",
+    )
+    assert split_decision(repo_audio("jfk.flac"), "split", limits)[0] is True
+    assert split_decision(repo_audio("stereo_diarization.wav"), "mix", limits)[0] is False
+    assert split_decision(repo_audio("multilingual.mp3"), "split", limits)[0] is False
+    broken = tmp_path / "not-audio.wav"
+    broken.write_bytes(b"RIFF")
+    assert stereo_channels(broken) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bleed", [0.0, 0.2])
+def test_each_party_of_a_call_is_transcribed_once_with_its_speaker(
+    engine: WhisperTranscriber, tmp_path: Path, bleed: float
+) -> None:
+    audio = call(tmp_path, bleed)
+    settings = RecognitionSettings(model="base", beam_size=5, language="en")
+    mixed = list(engine.transcribe(audio, settings).phrases)
+    assert {p.speaker for p in mixed} == {None}
+    run = engine.transcribe(audio, settings, channels="auto")
+    phrases = list(run.phrases)
+    assert [p.start for p in phrases] == sorted(p.start for p in phrases)
+    by_speaker = {s: words(" ".join(p.text for p in phrases if p.speaker == s)) for s in ("S1", "S2")}
+    assert LEFT in by_speaker["S1"], by_speaker
+    assert RIGHT in by_speaker["S2"], by_speaker
+    assert "wizard" not in by_speaker["S2"], by_speaker  # the bleed is not written twice
+    assert "horizon" not in by_speaker["S1"], by_speaker
+    assert {p.speaker for p in phrases} == {"S1", "S2"}
+    assert all(2.5 <= p.start <= p.end <= 8.5 for p in phrases), [(p.start, p.end) for p in phrases]
+    assert run.progress.decoded == run.progress.decoding == pytest.approx(run.duration)
+    assert run.duration == pytest.approx(11.0, abs=0.01)
+    assert all(p.words for p in phrases)
+
+
+@pytest.mark.slow
+def test_one_signal_stored_as_stereo_is_transcribed_once(engine: WhisperTranscriber) -> None:
+    settings = RecognitionSettings(model="tiny.en", beam_size=1)
+    phrases = list(engine.transcribe(repo_audio("jfk.flac"), settings, channels="auto").phrases)
+    assert {p.speaker for p in phrases} == {None}
+    assert "ask not what your country" in words(" ".join(p.text for p in phrases))
