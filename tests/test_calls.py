@@ -3,6 +3,7 @@ speaker, even when each channel carries some of the other; one signal stored as 
 
 from __future__ import annotations
 
+import json
 import re
 import wave
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import repo_audio
+from tests.conftest import real_harness, repo_audio
+from transcriber.config import Settings
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, pcm_blocks
 from transcriber.engine import WhisperTranscriber
 from transcriber.engine.calls import split_decision, stereo_channels
@@ -77,9 +79,9 @@ def test_each_party_of_a_call_is_transcribed_once_with_its_speaker(
 ) -> None:
     audio = call(tmp_path, bleed)
     settings = RecognitionSettings(model="base", beam_size=5, language="en")
-    mixed = list(engine.transcribe(audio, settings).phrases)
+    mixed = list(engine.transcribe(audio, settings.model_copy(update={"channels": "mix"})).phrases)
     assert {p.speaker for p in mixed} == {None}
-    run = engine.transcribe(audio, settings, channels="auto")
+    run = engine.transcribe(audio, settings)  # auto, the default
     phrases = list(run.phrases)
     assert [p.start for p in phrases] == sorted(p.start for p in phrases)
     by_speaker = {s: words(" ".join(p.text for p in phrases if p.speaker == s)) for s in ("S1", "S2")}
@@ -96,7 +98,31 @@ def test_each_party_of_a_call_is_transcribed_once_with_its_speaker(
 
 @pytest.mark.slow
 def test_one_signal_stored_as_stereo_is_transcribed_once(engine: WhisperTranscriber) -> None:
-    settings = RecognitionSettings(model="tiny.en", beam_size=1)
-    phrases = list(engine.transcribe(repo_audio("jfk.flac"), settings, channels="auto").phrases)
+    settings = RecognitionSettings(model="tiny.en", beam_size=1)  # channels: auto
+    phrases = list(engine.transcribe(repo_audio("jfk.flac"), settings).phrases)
     assert {p.speaker for p in phrases} == {None}
     assert "ask not what your country" in words(" ".join(p.text for p in phrases))
+
+
+@pytest.mark.slow
+def test_a_call_task_shows_each_phrases_speaker(settings: Settings, models_dir: Path, tmp_path: Path) -> None:
+    audio = call(tmp_path, 0.2)
+    with real_harness(settings, models_dir) as harness:
+        split = harness.transcribe(audio, model="base", language="en")
+        mixed = harness.transcribe(audio, model="base", language="en", channels="mix")
+        exported = harness.client.get(f"/export/{split['task_id']}.json")
+        upload = harness.upload(audio)
+        refused = harness.client.post(
+            "/api/v1/create_task", json={"upload_id": upload["id"], "channels": "both"}
+        )
+    assert split["status"] == "COMPLETED", split
+    phrases = split["results"]["phrases"]
+    spoken = {s: words(" ".join(p["text"] for p in phrases if p["speaker"] == s)) for s in ("S1", "S2")}
+    assert LEFT in spoken["S1"], spoken
+    assert RIGHT in spoken["S2"], spoken
+    assert [p["speaker"] for p in json.loads(exported.text)["phrases"]] == [p["speaker"] for p in phrases]
+    # mixed to mono: the seed's phrase shape, no speaker
+    assert mixed["status"] == "COMPLETED", mixed
+    assert all("speaker" not in p for p in mixed["results"]["phrases"])
+    assert refused.status_code == 422, refused.text
+    assert "channels" in refused.text

@@ -358,7 +358,7 @@ def test_json_round_trip() -> None:
         phrases=[
             Phrase(0.0, 2.01, "  Привет, мир  "),
             Phrase(2.0004, 3.9996, ""),
-            Phrase(1.23456, 4.5, "second"),
+            Phrase(1.23456, 4.5, "second", speaker="S2"),
         ],
         source_name="Звонок.mp3",
     )
@@ -372,7 +372,7 @@ def test_json_round_trip() -> None:
     assert data["text"] == "Привет, мир second"
     assert data["phrases"] == [
         {"start": 0.0, "end": 2.01, "text": "Привет, мир"},
-        {"start": 1.235, "end": 4.5, "text": "second"},
+        {"start": 1.235, "end": 4.5, "text": "second", "speaker": "S2"},  # only where split by speaker
     ]
     for phrase in data["phrases"]:
         assert isinstance(phrase["start"], float)

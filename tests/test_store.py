@@ -106,7 +106,7 @@ def set_heartbeat(engine: Engine, task_id: str, age: timedelta) -> None:
 PHRASES = [
     Phrase(0.0, 1.25, "Привет, мир.", (Word(0.0, 0.6, " Привет,", 0.9), Word(0.6, 1.25, " мир.", 0.75))),
     Phrase(1.25, 2.5, "Second.", language="en"),  # a task that detects the language per window
-    Phrase(2.5, 4.0, "Третья.", language="ru"),
+    Phrase(2.5, 4.0, "Третья.", language="ru", speaker="S2"),  # and one split by speaker
 ]
 
 

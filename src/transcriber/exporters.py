@@ -146,6 +146,8 @@ def _json_phrase(phrase: Phrase) -> dict[str, JsonValue]:
     }
     if phrase.language:
         document["language"] = phrase.language
+    if phrase.speaker:
+        document["speaker"] = phrase.speaker
     if phrase.words:
         document["words"] = [_json_word(word) for word in phrase.words]
     return document
@@ -158,7 +160,8 @@ def to_json(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
     but keeps any inner line breaks, which JSON carries without harm. A phrase with word timings
     carries them as ``words: [{start, end, word, probability}]`` (the word as the engine gave
     it, with its leading space); one without has no ``words`` key. A phrase whose language was
-    detected for its own window (multilingual tasks) carries ``language``. ``rules`` has no effect here.
+    detected for its own window (multilingual tasks) carries ``language``, one in a task split by
+    speaker its ``speaker``. ``rules`` has no effect here.
     """
     document = {
         "task_id": t.task_id,

@@ -32,6 +32,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 Device = Literal["auto", "cuda", "cpu"]
 Task = Literal["transcribe", "translate"]
 PhraseBoundaries = Literal["timestamps", "words"]
+Channels = Literal["auto", "split", "mix"]
 ComputeType = Literal[
     "auto",
     "default",
@@ -107,6 +108,12 @@ class RecognitionSettings(BaseModel):
     instead of once per file: for recordings that switch languages; each phrase carries its
     ``language``. ``WHISPER_LANGUAGE`` then only names the file's first language until it is heard."""
 
+    channels: Channels = Field("auto", alias="WHISPER_CHANNELS")
+    """A stereo recording: `split` transcribes each channel on its own (a call recorded with each party
+    on a channel), each phrase with its ``speaker`` (S1 left, S2 right); `mix` mixes the channels to
+    mono; `auto` splits when the two channels are two parties (not one signal stored twice, neither
+    silent). Mono recordings are not affected."""
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -155,6 +162,7 @@ TASK_OPTION_FIELDS: dict[str, str] = {
     "initial_prompt": "initial_prompt",
     "word_timestamps": "word_timestamps",
     "multilingual": "multilingual",
+    "channels": "channels",
 }
 """Per-task option name (in ``create_task``) -> settings field."""
 

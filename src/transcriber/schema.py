@@ -115,6 +115,8 @@ phrases = Table(
     # The language detected for the phrase's window (ISO code) in a task that detects it per window;
     # NULL otherwise (the task's language applies).
     Column("language", String(16), nullable=True),
+    # Who said the phrase (a stable id: S1, S2...) in a task split by speaker; NULL otherwise.
+    Column("speaker", String(32), nullable=True),
 )
 
 settings = Table(

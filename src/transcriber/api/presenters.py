@@ -84,7 +84,7 @@ def task_page(tasks: TaskList, *, limit: int, offset: int) -> TaskPage:
 
 def phrase_out(phrase: Phrase) -> PhraseOut:
     """A phrase as the API shows it; ``words`` only when it has word timings, ``language`` only when it
-    was detected for the phrase's own window."""
+    was detected for the phrase's own window, ``speaker`` only in a task split by speaker."""
     words = None
     if phrase.words:
         words = [
@@ -97,5 +97,10 @@ def phrase_out(phrase: Phrase) -> PhraseOut:
             for w in phrase.words
         ]
     return PhraseOut(
-        start=phrase.start, end=phrase.end, text=phrase.text, words=words, language=phrase.language
+        start=phrase.start,
+        end=phrase.end,
+        text=phrase.text,
+        words=words,
+        language=phrase.language,
+        speaker=phrase.speaker,
     )

@@ -43,6 +43,12 @@ class TaskOptions(BaseModel):
         description="Detect the language of every window, for recordings that switch languages "
         "(phrases[].language); default: the WHISPER_MULTILINGUAL setting",
     )
+    channels: Literal["auto", "split", "mix"] | None = Field(
+        None,
+        description="A stereo call: split = each channel on its own, phrases[].speaker S1 (left) / S2 "
+        "(right); mix = mixed to mono; auto = split when the channels are two parties; default: the "
+        "WHISPER_CHANNELS setting",
+    )
 
 
 class TranscribeParams(TaskOptions):
@@ -75,12 +81,18 @@ class PhraseOut(BaseModel):
         description="The language detected for this phrase (ISO code); only in tasks that detect the "
         "language per window (multilingual), absent otherwise",
     )
+    speaker: str | None = Field(
+        None,
+        description="Who said the phrase (S1, S2...: for a stereo call S1 is the left channel, S2 the "
+        "right); only in tasks split by speaker, absent otherwise",
+    )
 
     @model_serializer(mode="wrap")
     def _without_absent_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The seed's phrase is {start, end, text}: ``words`` and ``language`` are added only where set.
+        # The seed's phrase is {start, end, text}: ``words``, ``language`` and ``speaker`` are added
+        # only where set.
         data: dict[str, Any] = handler(self)
-        for name in ("words", "language"):
+        for name in ("words", "language", "speaker"):
             if getattr(self, name) is None:
                 data.pop(name, None)
         return data

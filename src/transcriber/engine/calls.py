@@ -13,7 +13,6 @@ import dataclasses
 import heapq
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import av
 import numpy as np
@@ -22,9 +21,9 @@ from transcriber.channels import RATE, bleed, gated, layout, own_speech
 from transcriber.decoding import DecodeLimits, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.pieces import SpeechSpans
+from transcriber.recognition import Channels
 from transcriber.transcription import DecodeProgress, TranscriptionRun
 
-Channels = Literal["auto", "split", "mix"]
 SPEAKERS = ("S1", "S2")  # left, right
 WINDOW_SECONDS = 60.0  # the stretch each channel's speech and bleed are measured on
 PAD_SECONDS = 0.15  # kept around each stretch of a party's speech (soft word edges)

@@ -22,7 +22,7 @@ from faster_whisper.vad import get_speech_timestamps
 
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
-from transcriber.engine.calls import Channels, merged, own_channel, split_decision
+from transcriber.engine.calls import merged, own_channel, split_decision
 from transcriber.engine.chunks import aligned_cut, first_chunk_audio, known_speech
 from transcriber.engine.inventions import (
     LOW_PROBABILITY,
@@ -150,15 +150,14 @@ class WhisperTranscriber:
         *,
         duration: float | None = None,
         guard_loops: bool = True,
-        channels: Channels = "mix",
         channel: int | None = None,
     ) -> TranscriptionRun:
         """Start transcribing ``audio``: the language is detected on the first piece and kept for the
         others; each piece is decoded only when the caller has taken the previous one's phrases.
-        ``duration`` (known from the upload's probe) spares measuring the file again. ``channels``:
-        a stereo call split by channel (``split``, or ``auto`` when its channels are two parties,
-        ``engine.calls``); ``channel``: decode only that channel's party."""
-        if channel is None and split_decision(audio, channels, self.limits)[0]:
+        ``duration`` (known from the upload's probe) spares measuring the file again. A stereo call
+        is split by channel as ``settings.channels`` says (``engine.calls``); ``channel``: decode
+        only that channel's party."""
+        if channel is None and split_decision(audio, settings.channels, self.limits)[0]:
             return self._transcribe_call(audio, settings, duration=duration, guard_loops=guard_loops)
         loaded = self.load(settings)
         options = decode_options(settings, multilingual=loaded.multilingual)

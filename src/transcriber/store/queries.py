@@ -126,7 +126,12 @@ class TaskQueries(StoreBase):
     def get_phrases(self, task_id: str) -> list[Phrase]:
         query = (
             select(
-                t.phrases.c.start, t.phrases.c.end, t.phrases.c.text, t.phrases.c.words, t.phrases.c.language
+                t.phrases.c.start,
+                t.phrases.c.end,
+                t.phrases.c.text,
+                t.phrases.c.words,
+                t.phrases.c.language,
+                t.phrases.c.speaker,
             )
             .where(t.phrases.c.task_id == task_id)
             .order_by(t.phrases.c.idx)
@@ -139,6 +144,7 @@ class TaskQueries(StoreBase):
                     text=r.text,
                     words=words_from_json(r.words),
                     language=r.language,
+                    speaker=r.speaker,
                 )
                 for r in conn.execute(query)
             ]

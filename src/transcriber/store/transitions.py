@@ -166,6 +166,7 @@ class TaskTransitions(TaskQueries):
                 "text": p.text,
                 "words": words_json(p.words),
                 "language": p.language,
+                "speaker": p.speaker,
             }
             for i, p in enumerate(items)
         ]
