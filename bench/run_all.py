@@ -37,6 +37,7 @@ SCRIPTS = (
     "words",
     "loop_guard",
     "phrase_boundaries",
+    "calls",
 )
 QUICK_INSTEAD = {"e2e_overhead": ["--runs", "1", "--minutes", "1"]}  # scripts without --quick
 TIMEOUT_SECONDS = 3600  # per script: nothing here should take an hour
