@@ -81,7 +81,7 @@ def test_each_party_of_a_call_is_transcribed_once_with_its_speaker(
     settings = RecognitionSettings(model="base", beam_size=5, language="en")
     mixed = list(engine.transcribe(audio, settings.model_copy(update={"channels": "mix"})).phrases)
     assert {p.speaker for p in mixed} == {None}
-    run = engine.transcribe(audio, settings)  # auto, the default
+    run = engine.transcribe(audio, settings.model_copy(update={"channels": "auto"}))
     phrases = list(run.phrases)
     assert [p.start for p in phrases] == sorted(p.start for p in phrases)
     by_speaker = {s: words(" ".join(p.text for p in phrases if p.speaker == s)) for s in ("S1", "S2")}
@@ -98,7 +98,7 @@ def test_each_party_of_a_call_is_transcribed_once_with_its_speaker(
 
 @pytest.mark.slow
 def test_one_signal_stored_as_stereo_is_transcribed_once(engine: WhisperTranscriber) -> None:
-    settings = RecognitionSettings(model="tiny.en", beam_size=1)  # channels: auto
+    settings = RecognitionSettings(model="tiny.en", beam_size=1, channels="auto")
     phrases = list(engine.transcribe(repo_audio("jfk.flac"), settings).phrases)
     assert {p.speaker for p in phrases} == {None}
     assert "ask not what your country" in words(" ".join(p.text for p in phrases))
@@ -108,8 +108,8 @@ def test_one_signal_stored_as_stereo_is_transcribed_once(engine: WhisperTranscri
 def test_a_call_task_shows_each_phrases_speaker(settings: Settings, models_dir: Path, tmp_path: Path) -> None:
     audio = call(tmp_path, 0.2)
     with real_harness(settings, models_dir) as harness:
-        split = harness.transcribe(audio, model="base", language="en")
-        mixed = harness.transcribe(audio, model="base", language="en", channels="mix")
+        split = harness.transcribe(audio, model="base", language="en", channels="auto")
+        mixed = harness.transcribe(audio, model="base", language="en")  # mix, the default
         exported = harness.client.get(f"/export/{split['task_id']}.json")
         upload = harness.upload(audio)
         refused = harness.client.post(

@@ -44,7 +44,8 @@ class Bleed:
 
     @property
     def present(self) -> bool:
-        return abs(self.correlation) >= MIN_CORRELATION
+        # a copy is quieter than its source: a gain of 1 or more is the source estimated from its copy
+        return abs(self.correlation) >= MIN_CORRELATION and abs(self.gain) < 1.0
 
 
 def level_dbfs(samples: np.ndarray) -> float:

@@ -108,11 +108,12 @@ class RecognitionSettings(BaseModel):
     instead of once per file: for recordings that switch languages; each phrase carries its
     ``language``. ``WHISPER_LANGUAGE`` then only names the file's first language until it is heard."""
 
-    channels: Channels = Field("auto", alias="WHISPER_CHANNELS")
+    channels: Channels = Field("mix", alias="WHISPER_CHANNELS")
     """A stereo recording: `split` transcribes each channel on its own (a call recorded with each party
     on a channel), each phrase with its ``speaker`` (S1 left, S2 right); `mix` mixes the channels to
     mono; `auto` splits when the two channels are two parties (not one signal stored twice, neither
-    silent). Mono recordings are not affected."""
+    silent). Mono recordings are not affected. `mix` by default until splitting is measured as good
+    (bench/calls.py)."""
 
     @field_validator("language")
     @classmethod
