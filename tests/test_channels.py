@@ -70,6 +70,21 @@ def test_bleed_is_measured_and_only_the_other_partys_copy_is_removed(gain: float
     assert seconds(left_kept) == pytest.approx(seconds(speech(left)), abs=0.05)
 
 
+def test_bleed_both_ways_is_measured_where_the_other_party_speaks_alone() -> None:
+    # PBX crosstalk goes both ways: each channel carries 20 % of the other; fitted on the whole signal,
+    # each party's own speech (also in the other channel) biased the gain to 0.4-0.7 and the bleed stayed
+    left, right = stereo()
+    a, b = left + 0.2 * right, right + 0.2 * left
+    found = bleed(b, a)
+    assert found.present
+    assert found.gain == pytest.approx(0.2, abs=0.03), found
+    kept = gated(speech(b), own_speech(b, a, found))
+    assert all(end <= 2.8 * RATE for _, end in kept), kept  # the left party's copy after 2.5 s is gone
+    assert seconds(kept) >= 0.8 * seconds(speech(right)), kept
+    left_kept = gated(speech(a), own_speech(a, b, bleed(a, b)))
+    assert seconds(left_kept) >= 0.9 * seconds(speech(left)), left_kept
+
+
 def test_without_bleed_speaking_at_once_is_kept_on_both_channels() -> None:
     left, right = stereo()
     for channel, other in ((left, right), (right, left)):
