@@ -34,11 +34,17 @@ def _timestamp_ms(stamp: webvtt.models.Timestamp) -> int:
 
 
 def parse_vtt(document: str) -> list[Cue]:
-    """WebVTT read by ``webvtt-py``, character references decoded as a player shows them."""
+    """WebVTT read by ``webvtt-py``, character references decoded as a player shows them; a voice span's
+    name (``<v Оператор>``) is the cue's speaker."""
     captions = webvtt.from_string(document).captions
     assert len(captions) == document.count(" --> ")  # no cue text was taken for a timing line
     return [
-        Cue(_timestamp_ms(c.start_time), _timestamp_ms(c.end_time), tuple(html.unescape(x) for x in c.lines))
+        Cue(
+            _timestamp_ms(c.start_time),
+            _timestamp_ms(c.end_time),
+            tuple(html.unescape(x) for x in c.text.split("\n")),
+            html.unescape(c.voice) if c.voice else None,
+        )
         for c in captions
     ]
 
@@ -76,9 +82,10 @@ def rule_breaks(cues: list[Cue], rules: SubtitleRules, *, recording_ms: int) -> 
     max_ms = to_milliseconds(rules.max_cue_seconds)
     min_ms = to_milliseconds(rules.min_cue_seconds)
     for index, cue in enumerate(cues):
-        limit: float = cues[index + 1].start_ms if index + 1 < len(cues) else math.inf
-        if index + 1 == len(cues) and recording_ms:
-            limit = max(recording_ms, cue.end_ms)
+        last = max(recording_ms, cue.end_ms) if recording_ms else math.inf
+        # a cue may grow into silence only: up to its own speaker's next cue and anyone's next cue
+        own = next((c.start_ms for c in cues[index + 1 :] if c.speaker == cue.speaker), last)
+        limit = min(own, cues[index + 1].start_ms if index + 1 < len(cues) else last)
         duration = cue.end_ms - cue.start_ms
         if not 1 <= len(cue.lines) <= rules.max_lines:
             breaks.append((index, "lines"))
@@ -98,6 +105,8 @@ def check_subtitles(transcript: Transcript, rules: SubtitleRules | None = None) 
     rules = rules or SubtitleRules()
     cues = parse_srt(to_srt(transcript, rules=rules))
     vtt_cues = parse_vtt(to_vtt(transcript, rules=rules))
+    if transcript.speakers:
+        return _check_speakers(transcript, rules, cues, vtt_cues)
     assert [(c.start_ms, c.end_ms) for c in vtt_cues] == [(c.start_ms, c.end_ms) for c in cues]
     assert [c.lines for c in vtt_cues] == [tuple(_without_arrows(x) for x in c.lines) for c in cues]
 
@@ -115,5 +124,32 @@ def check_subtitles(transcript: Transcript, rules: SubtitleRules | None = None) 
             assert len(line) <= rules.max_line_chars or line in long_words, (line, rules)
     for cue, following in itertools.pairwise(cues):
         assert 0 <= cue.start_ms <= cue.end_ms <= following.start_ms, (cue, following)
+    assert rule_breaks(cues, rules, recording_ms=to_milliseconds(transcript.duration)) == []
+    return cues
+
+
+def _check_speakers(
+    transcript: Transcript, rules: SubtitleRules, srt_cues: list[Cue], cues: list[Cue]
+) -> list[Cue]:
+    """The rules on a transcript split by speaker: each speaker's cues (VTT voice spans) show its words
+    in order and never overlap each other, other speakers' cues may; SRT cues start each phrase with
+    its speaker's name and keep the line rules with it. The VTT cues, with their speakers."""
+    named = {p.speaker: transcript.speaker_name(p.speaker) for p in transcript.phrases}
+    for speaker, name in named.items():
+        own = [cue for cue in cues if cue.speaker == name]
+        words = [w for p in transcript.phrases if p.speaker == speaker for w in phrase_words(p)]
+        assert " ".join(line for cue in own for line in cue.lines).split() == words, name
+        for cue, following in itertools.pairwise(own):
+            assert 0 <= cue.start_ms <= cue.end_ms <= following.start_ms, (cue, following)
+        labelled = [cue for cue in srt_cues if cue.lines[0].startswith(f"{name}: ")]
+        assert len(labelled) == sum(1 for p in transcript.phrases if p.speaker == speaker and p.text.strip())
+    shown = [w for cue in srt_cues for line in cue.lines for w in line.split()]
+    label_words = sum(
+        len(f"{named[p.speaker]}:".split()) for p in transcript.phrases if p.text.strip() and p.speaker
+    )
+    assert len(shown) == sum(len(phrase_words(p)) for p in transcript.phrases) + label_words
+    for cue in srt_cues:  # a label is glued to the phrase's first word: a line longer only with a long word
+        for line in cue.lines:
+            assert len(line) <= rules.max_line_chars or " " not in line.split(": ", 1)[-1], (line, rules)
     assert rule_breaks(cues, rules, recording_ms=to_milliseconds(transcript.duration)) == []
     return cues

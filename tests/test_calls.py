@@ -108,9 +108,24 @@ def test_one_signal_stored_as_stereo_is_transcribed_once(engine: WhisperTranscri
 def test_a_call_task_shows_each_phrases_speaker(settings: Settings, models_dir: Path, tmp_path: Path) -> None:
     audio = call(tmp_path, 0.2)
     with real_harness(settings, models_dir) as harness:
-        split = harness.transcribe(audio, model="base", language="en", channels="auto")
-        mixed = harness.transcribe(audio, model="base", language="en")  # mix, the default
-        exported = harness.client.get(f"/export/{split['task_id']}.json")
+        # auto, the default; the operator on the left channel, the client unnamed
+        split = harness.transcribe(audio, model="base", language="en", speaker_names="Оператор")
+        task = split["task_id"]
+        exported = {fmt: harness.client.get(f"/export/{task}.{fmt}").text for fmt in ("json", "txt", "vtt")}
+        renamed = harness.client.patch(
+            f"/api/v1/tasks/{task}", json={"speakers": [{"id": "S2", "name": "Иван"}]}
+        )
+        srt = harness.client.get(f"/export/{task}.srt").text
+        unknown = harness.client.patch(
+            f"/api/v1/tasks/{task}", json={"speakers": [{"id": "S7", "name": "Кто"}]}
+        )
+        broken = harness.client.patch(
+            f"/api/v1/tasks/{task}", json={"speakers": [{"id": "S1", "name": "a\nb"}]}
+        )
+        mixed = harness.transcribe(audio, model="base", language="en", channels="mix")
+        no_speakers = harness.client.patch(
+            f"/api/v1/tasks/{mixed['task_id']}", json={"speakers": [{"id": "S1", "name": "Оператор"}]}
+        )
         upload = harness.upload(audio)
         refused = harness.client.post(
             "/api/v1/create_task", json={"upload_id": upload["id"], "channels": "both"}
@@ -120,9 +135,32 @@ def test_a_call_task_shows_each_phrases_speaker(settings: Settings, models_dir: 
     spoken = {s: words(" ".join(p["text"] for p in phrases if p["speaker"] == s)) for s in ("S1", "S2")}
     assert LEFT in spoken["S1"], spoken
     assert RIGHT in spoken["S2"], spoken
-    assert [p["speaker"] for p in json.loads(exported.text)["phrases"]] == [p["speaker"] for p in phrases]
-    # mixed to mono: the seed's phrase shape, no speaker
+    assert split["speakers"] == [
+        {"id": "S1", "name": "Оператор", "channel": 0},
+        {"id": "S2", "name": "Спикер 2", "channel": 1},
+    ]
+    assert {(p["speaker"], p["speaker_name"]) for p in phrases} == {("S1", "Оператор"), ("S2", "Спикер 2")}
+    document = json.loads(exported["json"])
+    assert [p["speaker"] for p in document["phrases"]] == [p["speaker"] for p in phrases]
+    assert [s["name"] for s in document["speakers"]] == ["Оператор", "Спикер 2"]
+    txt = exported["txt"].splitlines()
+    assert len(txt) == len(phrases)
+    assert all(re.fullmatch(r"\[\d\d:\d\d:\d\d\] (Оператор|Спикер 2): .+", line) for line in txt), txt
+    assert "<v Оператор>" in exported["vtt"]
+    assert "<v Спикер 2>" in exported["vtt"]
+    # renamed: the task and every export show the new name at once
+    assert renamed.status_code == 200, renamed.text
+    assert [s["name"] for s in renamed.json()["speakers"]] == ["Оператор", "Иван"]
+    assert {p["speaker_name"] for p in renamed.json()["results"]["phrases"]} == {"Оператор", "Иван"}
+    assert "\nИван: " in srt
+    assert "Спикер 2" not in srt
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "invalid_speaker"), unknown.text
+    assert "S1, S2" in unknown.json()["detail"]
+    assert broken.status_code == 422, broken.text
+    # mixed to mono: the seed's phrase shape, no speaker, nothing to rename
     assert mixed["status"] == "COMPLETED", mixed
     assert all("speaker" not in p for p in mixed["results"]["phrases"])
+    assert mixed["speakers"] == []
+    assert no_speakers.status_code == 409, no_speakers.text
     assert refused.status_code == 422, refused.text
     assert "channels" in refused.text

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.subtitle_files import check_subtitles, parse_srt, parse_vtt
-from transcriber.domain import Phrase, Transcript, Word, task_warnings
+from transcriber.domain import Phrase, Speaker, Transcript, Word, task_warnings
 from transcriber.exporters import (
     FORMATS,
     ExportFormat,
@@ -372,7 +372,8 @@ def test_json_round_trip() -> None:
     assert data["text"] == "Привет, мир second"
     assert data["phrases"] == [
         {"start": 0.0, "end": 2.01, "text": "Привет, мир"},
-        {"start": 1.235, "end": 4.5, "text": "second", "speaker": "S2"},  # only where split by speaker
+        # only where split by speaker; a speaker the transcript does not list is named by its id
+        {"start": 1.235, "end": 4.5, "text": "second", "speaker": "S2", "speaker_name": "S2"},
     ]
     for phrase in data["phrases"]:
         assert isinstance(phrase["start"], float)
@@ -677,3 +678,56 @@ def test_exporters_import_neither_fastapi_nor_faster_whisper() -> None:
         timeout=60,
     )
     assert result.stdout.strip() == ""
+
+
+# --- speakers ---------------------------------------------------------------------------------
+
+
+CALL = Transcript(
+    task_id="t-2",
+    language="ru",
+    duration=3700.0,
+    phrases=[
+        Phrase(0.0, 2.0, "Здравствуйте, служба поддержки.", speaker="S1"),
+        Phrase(1.5, 3.0, "Алло, добрый день!", speaker="S2"),  # at once with the operator
+        Phrase(3665.2, 3667.0, "Всего доброго.", speaker="S1"),
+    ],
+    speakers=(Speaker("S1", "Оператор", 0), Speaker("S2", "Клиент <VIP> & Co", 1)),
+)
+
+
+def test_txt_with_speakers_gives_each_line_its_time_and_name() -> None:
+    assert to_txt(CALL) == (
+        "[00:00:00] Оператор: Здравствуйте, служба поддержки.\n"
+        "[00:00:01] Клиент <VIP> & Co: Алло, добрый день!\n"
+        "[01:01:05] Оператор: Всего доброго.\n"
+    )
+    assert to_txt(SAMPLE).startswith("Здравствуйте, это служба поддержки.\n")  # the seed's TXT stays
+
+
+def test_srt_and_vtt_name_the_speaker_and_let_two_speak_at_once() -> None:
+    srt_cues = parse_srt(to_srt(CALL))
+    assert [c.lines[0].split(":")[0] for c in srt_cues] == ["Оператор", "Клиент <VIP> & Co", "Оператор"]
+    vtt = to_vtt(CALL)
+    assert "<v Клиент &lt;VIP&gt; &amp; Co>Алло, добрый день!" in vtt
+    cues = check_subtitles(CALL)
+    assert [(c.speaker, c.start_ms, c.end_ms) for c in cues] == [
+        ("Оператор", 0, 2000),  # not cut back where the client starts: they speak at once
+        ("Клиент <VIP> & Co", 1500, 3000),
+        ("Оператор", 3665200, 3667000),
+    ]
+    assert cues[0].lines == ("Здравствуйте, служба поддержки.",)  # VTT: the name in the voice tag only
+
+
+def test_json_lists_the_speakers_and_names_each_phrase() -> None:
+    data = json.loads(to_json(CALL))
+    assert data["speakers"] == [
+        {"id": "S1", "name": "Оператор", "channel": 0},
+        {"id": "S2", "name": "Клиент <VIP> & Co", "channel": 1},
+    ]
+    assert [(p["speaker"], p["speaker_name"]) for p in data["phrases"]] == [
+        ("S1", "Оператор"),
+        ("S2", "Клиент <VIP> & Co"),
+        ("S1", "Оператор"),
+    ]
+    assert "speakers" not in json.loads(to_json(SAMPLE))

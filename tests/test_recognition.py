@@ -40,7 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "WHISPER_WORD_TIMESTAMPS": True,
     "WHISPER_PHRASE_BOUNDARIES": "words",
     "WHISPER_MULTILINGUAL": False,
-    "WHISPER_CHANNELS": "mix",
+    "WHISPER_CHANNELS": "auto",
+    "WHISPER_SPEAKER_NAMES": "",
 }
 """The seed's eleven variables, plus our additions, with our defaults (beam 5 and batches of 8 were
 chosen by bench/decoding.py; word timings cost what bench/words.py measures)."""

@@ -20,8 +20,9 @@ from sqlalchemy import Engine, inspect, select, text, update
 from transcriber import schema as t
 from transcriber.clock import utcnow
 from transcriber.db import MIGRATIONS_DIR, create_db_engine, migrate
-from transcriber.domain import Phrase, TaskStatus, Word, WorkerState
-from transcriber.errors import Conflict, NotFound
+from transcriber.domain import Phrase, Speaker, TaskStatus, Word, WorkerState
+from transcriber.errors import Conflict, InvalidSpeaker, NotFound
+from transcriber.speakers import named
 from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -184,6 +185,31 @@ def test_undecoded_seconds_are_kept_with_the_completed_task(store: SqlTaskStore)
         )
     assert get(store, clean).undecoded_seconds is None
     assert get(store, damaged).undecoded_seconds == pytest.approx(16.4)
+
+
+def test_speakers_are_kept_with_the_task_and_renamed_by_id(store: SqlTaskStore) -> None:
+    call, mono = add_tasks(store, 2)
+    speakers = named([("S1", 0), ("S2", 1)], ("Оператор",))
+    assert store.claim_next("w1") is not None
+    assert store.save_progress(call, "w1", progress=0.1, eta_seconds=None, first_index=0, speakers=speakers)
+    assert get(store, call).speakers == (Speaker("S1", "Оператор", 0), Speaker("S2", "Спикер 2", 1))
+    assert store.complete_task(call, "w1", first_index=0, language="ru", duration=4.0, speakers=speakers)
+    assert store.claim_next("w1") is not None
+    assert store.complete_task(mono, "w1", first_index=0, language="ru", duration=4.0)
+    assert get(store, mono).speakers == ()
+
+    renamed = store.rename_speakers(call, {"S2": "  Иван   Петров "})
+    assert [s.name for s in renamed.speakers] == ["Оператор", "Иван Петров"]
+    assert [s.name for s in store.rename_speakers(call, {"S1": None}).speakers] == ["Спикер 1", "Иван Петров"]
+    with pytest.raises(InvalidSpeaker, match="no speaker 'S3'; its speakers are S1, S2"):
+        store.rename_speakers(call, {"S3": "Кто-то"})
+    with pytest.raises(InvalidSpeaker, match="line breaks"):
+        store.rename_speakers(call, {"S1": "Оператор\nКлиент"})
+    with pytest.raises(Conflict, match="no speakers"):
+        store.rename_speakers(mono, {"S1": "Оператор"})
+    with pytest.raises(NotFound):
+        store.rename_speakers(str(uuid.uuid4()), {"S1": "Оператор"})
+    assert [s.name for s in get(store, call).speakers] == ["Спикер 1", "Иван Петров"]
 
 
 def test_a_second_engine_sees_the_same_database(

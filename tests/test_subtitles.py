@@ -16,8 +16,9 @@ import pytest
 from tests.conftest import real_harness, repo_audio
 from tests.subtitle_files import check_subtitles, parse_srt, parse_vtt
 from transcriber.config import Settings
-from transcriber.domain import Phrase, Transcript, Word
+from transcriber.domain import Phrase, Speaker, Transcript, Word
 from transcriber.errors import InvalidSubtitleRules
+from transcriber.exporters import to_srt
 from transcriber.subtitles import DEFAULT_RULES, RULE_RANGES, Cue, SubtitleRules, build_cues, to_milliseconds
 
 
@@ -389,7 +390,13 @@ def _phrases(status: dict[str, object]) -> list[Phrase]:
     results = status["results"]
     assert isinstance(results, dict)
     return [
-        Phrase(p["start"], p["end"], p["text"], tuple(Word(**w) for w in p.get("words") or ()))
+        Phrase(
+            p["start"],
+            p["end"],
+            p["text"],
+            tuple(Word(**w) for w in p.get("words") or ()),
+            speaker=p.get("speaker"),
+        )
         for p in results["phrases"]
     ]
 
@@ -408,19 +415,25 @@ def _one_cue_per_phrase(t: Transcript) -> list[Cue]:
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_real_speech_subtitles_keep_every_rule(settings: Settings, models_dir: Path, name: str) -> None:
     with real_harness(settings, models_dir) as harness:
-        # the stereo call mixed to mono: split by channel its two parties speak at once, and cues of
-        # overlapping speakers are the speaker-aware subtitles still to come (issue 14)
-        options = {"channels": "mix"} if name == "stereo_diarization.wav" else {}
-        status = harness.transcribe(repo_audio(name), **options)
+        # the stereo call is split by channel (two parties speaking at once: cues that overlap)
+        status = harness.transcribe(repo_audio(name))
         assert status["status"] == "COMPLETED", status
-        t = Transcript(task_id="t", language="en", duration=status["duration"], phrases=_phrases(status))
+        speakers = tuple(Speaker(**s) for s in status["speakers"])
+        assert bool(speakers) == (name == "stereo_diarization.wav"), speakers
+        t = Transcript(
+            task_id="t",
+            language="en",
+            duration=status["duration"],
+            phrases=_phrases(status),
+            speakers=speakers,
+        )
         assert t.text
         for rules in SWEEP_RULES:
             assert len(check_subtitles(t, rules)) >= len(_one_cue_per_phrase(t))
         # The same through the export URL, with the default rules and with other ones.
         task = status["task_id"]
         default = harness.client.get(f"/export/{task}.srt")
-        assert parse_srt(default.text) == check_subtitles(t)
+        assert parse_srt(default.text) == parse_srt(to_srt(t))
         narrow = harness.client.get(f"/export/{task}.vtt", params={"max_line_chars": 20, "max_lines": 1})
         assert parse_vtt(narrow.text) == check_subtitles(t, SubtitleRules(max_line_chars=20, max_lines=1))
 

@@ -81,6 +81,16 @@ class Phrase:
 
 
 @dataclass(frozen=True, slots=True)
+class Speaker:
+    """Someone who speaks in a recording: ``id`` as its phrases carry it (``S1``, ``S2``...), the
+    ``name`` shown for it, and for a stereo call the ``channel`` its party is on (0 left, 1 right)."""
+
+    id: str
+    name: str
+    channel: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskWarning:
     """Something a finished transcript's reader must know: it is not the whole recording."""
 
@@ -119,6 +129,14 @@ class Transcript:
     phrases: list[Phrase] = field(default_factory=list)
     source_name: str | None = None
     warnings: tuple[TaskWarning, ...] = ()
+    speakers: tuple[Speaker, ...] = ()
+    """Who speaks, when the recording was split by speaker; empty otherwise."""
+
+    def speaker_name(self, speaker: str | None) -> str | None:
+        """The name shown for the phrases of ``speaker`` (its id when it has no entry)."""
+        if speaker is None:
+            return None
+        return next((s.name for s in self.speakers if s.id == speaker), speaker)
 
     @property
     def text(self) -> str:

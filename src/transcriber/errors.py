@@ -49,6 +49,12 @@ class InvalidSubtitleRules(InvalidSettings):
     code = "invalid_subtitle_rule"
 
 
+class InvalidSpeaker(InvalidInput):
+    """A speaker's id the task does not have, or a name that cannot be one."""
+
+    code = "invalid_speaker"
+
+
 class PathOutsideStorage(InvalidInput):
     """A client named a file that is not inside our own upload storage."""
 

@@ -6,7 +6,9 @@ faster-whisper. Every timestamp goes through ``to_milliseconds`` exactly once
 phrase at 2.01 s is written as ``00:00:02,010`` and never as ``00:00:02,009``.
 
 SRT and VTT write the cues of ``transcriber.subtitles`` (lines, duration and reading
-speed under ``SubtitleRules``); TXT and JSON keep one entry per phrase.
+speed under ``SubtitleRules``); TXT and JSON keep one entry per phrase. A transcript split by
+speaker shows its speakers' names everywhere: TXT lines ``[00:01:02] Оператор: ...``, SRT cues that
+start with the name, VTT voice tags (``<v Оператор>``), JSON ids and names.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class _Line:
     start_ms: int
     end_ms: int
     text: str
+    speaker: str | None = None
 
 
 def _single_line(text: str) -> str:
@@ -70,26 +73,32 @@ def _span_ms(phrase: Phrase) -> tuple[int, int]:
     return start_ms, max(to_milliseconds(phrase.end), start_ms)
 
 
-def _phrase_lines(phrases: list[Phrase]) -> Iterator[_Line]:
-    for phrase in phrases:
+def _phrase_lines(t: Transcript) -> Iterator[_Line]:
+    for phrase in t.phrases:
         text = _single_line(phrase.text)
         if text:
-            yield _Line(*_span_ms(phrase), text)
+            yield _Line(*_span_ms(phrase), text, t.speaker_name(phrase.speaker))
 
 
 def to_txt(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
-    """One phrase per line, empty phrases skipped; ``""`` when there is no text at all.
+    """One phrase per line, empty phrases skipped; ``""`` when there is no text at all. A transcript
+    split by speaker gives each line its start and speaker: ``[00:01:02] Оператор: ...``.
 
     ``rules`` is accepted like every format's renderer takes it, and has no effect on plain text.
     """
-    return "".join(f"{line.text}\n" for line in _phrase_lines(t.phrases))
+    if not t.speakers:
+        return "".join(f"{line.text}\n" for line in _phrase_lines(t))
+    return "".join(
+        f"[{_format_milliseconds(line.start_ms, ',')[:8]}] {line.speaker}: {line.text}\n"
+        for line in _phrase_lines(t)
+    )
 
 
 def to_srt(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
     """SubRip: numbered blocks of the cues under ``rules``, each followed by a blank line; ``""`` for an
     empty transcript."""
     blocks = []
-    for number, cue in enumerate(build_cues(t, rules=rules), start=1):
+    for number, cue in enumerate(build_cues(t, rules=rules, labels=bool(t.speakers)), start=1):
         start = _format_milliseconds(cue.start_ms, ",")
         end = _format_milliseconds(cue.end_ms, ",")
         text = "\n".join(cue.lines)
@@ -108,13 +117,21 @@ def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
+def _vtt_annotation(name: str) -> str:
+    """A voice tag's annotation: ``>`` would close the tag, ``&`` start a reference; no ``-->``."""
+    return _vtt_text(name).replace(">", "&gt;")
+
+
 def to_vtt(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
-    """WebVTT: the ``WEBVTT`` header, then the cues under ``rules`` without cue identifiers."""
+    """WebVTT: the ``WEBVTT`` header, then the cues under ``rules`` without cue identifiers; in a
+    transcript split by speaker each cue is a voice span of its speaker (``<v Оператор>...``)."""
     cues = []
     for cue in build_cues(t, rules=rules):
         start = _format_milliseconds(cue.start_ms, ".")
         end = _format_milliseconds(cue.end_ms, ".")
         text = "\n".join(_vtt_text(line) for line in cue.lines)
+        if cue.speaker:
+            text = f"<v {_vtt_annotation(cue.speaker)}>{text}"
         cues.append(f"{start} --> {end}\n{text}\n\n")
     return "WEBVTT\n\n" + "".join(cues)
 
@@ -137,7 +154,7 @@ def _json_word(word: Word) -> dict[str, JsonValue]:
     }
 
 
-def _json_phrase(phrase: Phrase) -> dict[str, JsonValue]:
+def _json_phrase(phrase: Phrase, t: Transcript) -> dict[str, JsonValue]:
     start_ms, end_ms = _span_ms(phrase)
     document: dict[str, JsonValue] = {
         "start": _seconds(start_ms),
@@ -148,6 +165,7 @@ def _json_phrase(phrase: Phrase) -> dict[str, JsonValue]:
         document["language"] = phrase.language
     if phrase.speaker:
         document["speaker"] = phrase.speaker
+        document["speaker_name"] = t.speaker_name(phrase.speaker)
     if phrase.words:
         document["words"] = [_json_word(word) for word in phrase.words]
     return document
@@ -161,16 +179,19 @@ def to_json(t: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> str:
     carries them as ``words: [{start, end, word, probability}]`` (the word as the engine gave
     it, with its leading space); one without has no ``words`` key. A phrase whose language was
     detected for its own window (multilingual tasks) carries ``language``, one in a task split by
-    speaker its ``speaker``. ``rules`` has no effect here.
+    speaker its ``speaker`` id and ``speaker_name``, and the document lists the ``speakers``
+    (``id``, ``name``, ``channel``). ``rules`` has no effect here.
     """
-    document = {
+    document: dict[str, object] = {
         "task_id": t.task_id,
         "language": t.language,
         "duration": _seconds(to_milliseconds(t.duration)),
         "text": t.text,
-        "phrases": [_json_phrase(p) for p in t.phrases if p.text.strip()],
+        "phrases": [_json_phrase(p, t) for p in t.phrases if p.text.strip()],
         "warnings": [{"code": w.code, "seconds": w.seconds, "message": w.message} for w in t.warnings],
     }
+    if t.speakers:
+        document["speakers"] = [{"id": s.id, "name": s.name, "channel": s.channel} for s in t.speakers]
     return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
 
 

@@ -91,6 +91,8 @@ tasks = Table(
     # text over silence or noise (NULL: none, or a task from before 0007).
     Column("redecoded_windows", Integer, nullable=True),
     Column("dropped_phrases", Integer, nullable=True),
+    # Who speaks, in a task split by speaker: a JSON list of {id, name, channel}; NULL otherwise.
+    Column("speakers", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("worker_id", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),

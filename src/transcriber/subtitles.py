@@ -16,10 +16,12 @@ How a transcript becomes cues:
 3. A cue's lines are as even as possible, with a preference for a break after punctuation. A word
    longer than a line stays whole, on a line of its own.
 4. Across the transcript, cues are put in time order and a cue's end is cut back to the next cue's
-   start (cues never overlap). A cue shorter than ``min_cue_seconds``, or too fast to read at
-   ``max_cps`` characters per second, is lengthened into the silence after it, up to
-   ``max_cue_seconds`` and never past the next cue's start (nor past the end of the recording).
-   Where the speech leaves no silence, the cue stays as short or as fast as the speech was.
+   start (cues never overlap). With speakers, a cue is cut back only by its own speaker's next cue:
+   two parties speaking at once get two cues shown together, as players do. A cue shorter than
+   ``min_cue_seconds``, or too fast to read at ``max_cps`` characters per second, is lengthened into
+   the silence after it, up to ``max_cue_seconds`` and never past the next cue's start (nor past the
+   end of the recording). Where the speech leaves no silence, the cue stays as short or as fast as
+   the speech was.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ class Cue:
     start_ms: int
     end_ms: int
     lines: tuple[str, ...]
+    speaker: str | None = None
+    """The name of who says it, in a transcript split by speaker."""
 
     @property
     def chars(self) -> int:
@@ -324,19 +328,27 @@ def _lines(tokens: Sequence[_Token], rules: SubtitleRules) -> tuple[str, ...]:
     return tuple(reversed(result))
 
 
-def build_cues(transcript: Transcript, *, rules: SubtitleRules = DEFAULT_RULES) -> list[Cue]:
+def build_cues(
+    transcript: Transcript, *, rules: SubtitleRules = DEFAULT_RULES, labels: bool = False
+) -> list[Cue]:
     """The transcript's subtitle cues under ``rules``, in time order (see the module's docstring).
 
     A phrase without word timings gets approximate ones, its span shared out over its words in
-    proportion to their length; the rules hold all the same. Phrases with no text give no cue.
+    proportion to their length; the rules hold all the same. Phrases with no text give no cue. Each
+    cue carries its speaker's name; with ``labels`` the first cue of each phrase also starts with it
+    (``Оператор: ...``), counted in its lines like a word.
     """
     drafts: list[Cue] = []
     for phrase in transcript.phrases:
         tokens = _phrase_tokens(phrase)
+        name = transcript.speaker_name(phrase.speaker)
+        if labels and name and tokens:
+            first_word = tokens[0]
+            tokens[0] = _Token(f"{name}: {first_word.text}", first_word.start_ms, first_word.end_ms, False)
         for first, past in _cut(tokens, rules):
             part = tokens[first:past]
             end = max(token.end_ms for token in part)
-            drafts.append(Cue(part[0].start_ms, end, _lines(part, rules)))
+            drafts.append(Cue(part[0].start_ms, end, _lines(part, rules), name))
     drafts.sort(key=lambda cue: cue.start_ms)
     return list(_timed(drafts, rules=rules, recording_ms=to_milliseconds(transcript.duration)))
 
@@ -346,14 +358,20 @@ def _timed(drafts: Sequence[Cue], *, rules: SubtitleRules, recording_ms: int) ->
     the silence after it as far as ``min_cue_seconds`` and ``max_cps`` ask."""
     max_ms = to_milliseconds(rules.max_cue_seconds)
     min_ms = to_milliseconds(rules.min_cue_seconds)
+    own_next: list[float | None] = [None] * len(drafts)  # the start of the same speaker's next cue
+    seen: dict[str | None, float] = {}
+    for index in range(len(drafts) - 1, -1, -1):
+        own_next[index] = seen.get(drafts[index].speaker)
+        seen[drafts[index].speaker] = drafts[index].start_ms
     for index, cue in enumerate(drafts):
-        limit: float
-        if index + 1 < len(drafts):
-            limit = drafts[index + 1].start_ms
-        else:  # the last cue: up to the end of the recording, when it is known
-            limit = max(recording_ms, cue.end_ms) if recording_ms else math.inf
-        end = min(cue.end_ms, cue.start_ms + max_ms, limit)
+        # the last cue: up to the end of the recording, when it is known
+        last = max(recording_ms, cue.end_ms) if recording_ms else math.inf
+        # cut back by the speaker's own next cue; lengthened only into silence, before anyone's next cue
+        own = own_next[index]
+        own = last if own is None else own
+        anyone = drafts[index + 1].start_ms if index + 1 < len(drafts) else last
+        end = min(cue.end_ms, cue.start_ms + max_ms, own)
         needed = min(max(min_ms, math.ceil(cue.chars * _MS_PER_SECOND / rules.max_cps)), max_ms)
         if end - cue.start_ms < needed:
-            end = max(end, min(cue.start_ms + needed, limit))
-        yield Cue(cue.start_ms, int(end), cue.lines)
+            end = max(end, min(cue.start_ms + needed, own, anyone))
+        yield Cue(cue.start_ms, int(end), cue.lines, cue.speaker)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from transcriber.domain import Phrase
+from transcriber.domain import Phrase, Speaker
 from transcriber.recognition import RecognitionSettings
 
 
@@ -59,6 +59,7 @@ class TranscriptionRun:
     redecoded: int = 0  # windows decoded again because their text looped; final once exhausted
     dropped: int = 0  # phrases dropped as invented text over silence or noise; final once exhausted
     progress: DecodeProgress = field(default_factory=DecodeProgress)
+    speakers: tuple[Speaker, ...] = ()  # who the phrases' ``speaker`` ids are, when split by speaker
 
 
 class Transcriber(Protocol):

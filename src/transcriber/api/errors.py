@@ -19,6 +19,7 @@ STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.InsufficientStorage, 507),
     (errors.BadRequest, 400),
     (errors.InvalidSettings, 422),
+    (errors.InvalidSpeaker, 422),
     (errors.PathOutsideStorage, 400),
     (errors.EmptyUpload, 400),
     (errors.InvalidInput, 400),

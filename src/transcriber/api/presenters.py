@@ -6,12 +6,14 @@ Shared by the routers (tasks, uploads) and the web UI's event stream, so none bo
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from transcriber.api.schemas import (
     CreatedTask,
     PhraseOut,
     QualityOut,
     Results,
+    SpeakerOut,
     TaskOut,
     TaskPage,
     UploadOut,
@@ -52,7 +54,8 @@ def task_out(view: TaskView) -> TaskOut:
     task = view.task
     results = None
     if view.phrases is not None:
-        results = Results(phrases=[phrase_out(p) for p in view.phrases])
+        names = {s.id: s.name for s in task.speakers}
+        results = Results(phrases=[phrase_out(p, names) for p in view.phrases])
     return TaskOut(
         task_id=task.id,
         status=task.status,
@@ -75,6 +78,7 @@ def task_out(view: TaskView) -> TaskOut:
             for w in task_warnings(undecoded_seconds=task.undecoded_seconds)
         ],
         quality=QualityOut(redecoded=task.redecoded_windows or 0, dropped=task.dropped_phrases or 0),
+        speakers=[SpeakerOut(id=s.id, name=s.name, channel=s.channel) for s in task.speakers],
     )
 
 
@@ -82,9 +86,10 @@ def task_page(tasks: TaskList, *, limit: int, offset: int) -> TaskPage:
     return TaskPage(tasks=[task_out(v) for v in tasks.views], total=tasks.total, limit=limit, offset=offset)
 
 
-def phrase_out(phrase: Phrase) -> PhraseOut:
+def phrase_out(phrase: Phrase, names: Mapping[str, str] | None = None) -> PhraseOut:
     """A phrase as the API shows it; ``words`` only when it has word timings, ``language`` only when it
-    was detected for the phrase's own window, ``speaker`` only in a task split by speaker."""
+    was detected for the phrase's own window, ``speaker`` (and its name from ``names``) only in a task
+    split by speaker."""
     words = None
     if phrase.words:
         words = [
@@ -103,4 +108,5 @@ def phrase_out(phrase: Phrase) -> PhraseOut:
         words=words,
         language=phrase.language,
         speaker=phrase.speaker,
+        speaker_name=(names or {}).get(phrase.speaker, phrase.speaker) if phrase.speaker else None,
     )

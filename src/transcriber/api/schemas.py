@@ -49,6 +49,13 @@ class TaskOptions(BaseModel):
         "(right); mix = mixed to mono; auto = split when the channels are two parties; default: the "
         "WHISPER_CHANNELS setting",
     )
+    speaker_names: str | None = Field(
+        None,
+        max_length=3400,
+        description="Names for the speakers, separated by commas, in the order of their ids (a stereo "
+        "call: the left channel's party first, e.g. Оператор,Клиент); default: the WHISPER_SPEAKER_NAMES "
+        "setting, else Спикер 1, Спикер 2...",
+    )
 
 
 class TranscribeParams(TaskOptions):
@@ -86,13 +93,16 @@ class PhraseOut(BaseModel):
         description="Who said the phrase (S1, S2...: for a stereo call S1 is the left channel, S2 the "
         "right); only in tasks split by speaker, absent otherwise",
     )
+    speaker_name: str | None = Field(
+        None, description="The name of the phrase's speaker (see the task's speakers); with speaker only"
+    )
 
     @model_serializer(mode="wrap")
     def _without_absent_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # The seed's phrase is {start, end, text}: ``words``, ``language`` and ``speaker`` are added
         # only where set.
         data: dict[str, Any] = handler(self)
-        for name in ("words", "language", "speaker"):
+        for name in ("words", "language", "speaker", "speaker_name"):
             if getattr(self, name) is None:
                 data.pop(name, None)
         return data
@@ -100,6 +110,34 @@ class PhraseOut(BaseModel):
 
 class Results(BaseModel):
     phrases: list[PhraseOut]
+
+
+class SpeakerOut(BaseModel):
+    id: str = Field(description="As phrases[].speaker carries it: S1, S2...")
+    name: str = Field(description="The name shown for the speaker in the results and every export")
+    channel: int | None = Field(
+        None,
+        description="The stereo channel of the speaker's party: 0 left, 1 right (a call split by channel)",
+    )
+
+
+class SpeakerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(max_length=32, description="The speaker's id (S1, S2...)")
+    name: str | None = Field(
+        max_length=100, description="The new name; null or empty: the default name (Спикер N) back"
+    )
+
+
+class TaskPatch(BaseModel):
+    """What can be changed on a task once it exists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speakers: list[SpeakerPatch] = Field(
+        max_length=32, description="New names for the task's speakers, by id; the others keep theirs"
+    )
 
 
 class WarningOut(BaseModel):
@@ -150,6 +188,10 @@ class TaskOut(BaseModel):
         default_factory=list, description="Empty unless the transcript is not the whole recording"
     )
     quality: QualityOut = Field(default_factory=QualityOut)
+    speakers: list[SpeakerOut] = Field(
+        default_factory=list,
+        description="Who speaks, in a task split by speaker (a stereo call by channel); empty otherwise",
+    )
 
 
 class TaskPage(BaseModel):

@@ -17,6 +17,7 @@ from transcriber.api.schemas import (
     ResetOut,
     TaskOut,
     TaskPage,
+    TaskPatch,
     TranscribeParams,
 )
 from transcriber.domain import TaskStatus
@@ -97,6 +98,17 @@ def list_tasks(
 def get_task(task_id: str, store: StoreDep, worker_settings: WorkerSettingsDep) -> TaskOut:
     """One task with its results when COMPLETED."""
     return task_out(tasks.show_task(store=store, worker_settings=worker_settings, task_id=task_id))
+
+
+@router.patch("/api/v1/tasks/{task_id}", response_model=TaskOut)
+def patch_task(task_id: str, body: TaskPatch, store: StoreDep, worker_settings: WorkerSettingsDep) -> TaskOut:
+    """Rename the task's speakers: `{"speakers": [{"id": "S1", "name": "Оператор"}]}` (a null or empty
+    name gives the default back). Every export shows the new names. 409 if the task has no speakers,
+    422 for an id it does not have or a name with line breaks."""
+    changes = {s.id: s.name for s in body.speakers}
+    return task_out(
+        tasks.rename_speakers(store=store, worker_settings=worker_settings, task_id=task_id, changes=changes)
+    )
 
 
 @router.post("/api/v1/cancel/{task_id}", response_model=TaskOut)

@@ -22,6 +22,7 @@ from transcriber.decoding import DecodeLimits, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.pieces import SpeechSpans
 from transcriber.recognition import Channels
+from transcriber.speakers import named, parse_names
 from transcriber.transcription import DecodeProgress, TranscriptionRun
 
 SPEAKERS = ("S1", "S2")  # left, right
@@ -92,8 +93,9 @@ def _own(stereo: np.ndarray, channel: int, spans: SpeechSpans) -> np.ndarray:
     return out
 
 
-def merged(runs: list[TranscriptionRun]) -> TranscriptionRun:
-    """One run of the channels' ``runs``: their phrases by start time, each with its speaker."""
+def merged(runs: list[TranscriptionRun], names: str = "") -> TranscriptionRun:
+    """One run of the channels' ``runs``: their phrases by start time, each with its speaker (named
+    from ``names``, comma-separated, the left channel's party first)."""
     first = runs[0]
     progress = DecodeProgress()
     joint = TranscriptionRun(
@@ -103,6 +105,7 @@ def merged(runs: list[TranscriptionRun]) -> TranscriptionRun:
         phrases=iter(()),
         undecoded_seconds=max(run.undecoded_seconds for run in runs),
         progress=progress,
+        speakers=named([(speaker, channel) for channel, speaker in enumerate(SPEAKERS)], parse_names(names)),
     )
 
     def tagged(run: TranscriptionRun, speaker: str) -> Iterator[tuple[float, int, Phrase]]:

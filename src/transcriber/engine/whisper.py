@@ -242,7 +242,7 @@ class WhisperTranscriber:
         twin = copy.copy(self)
         twin._batched = None
         right = twin.transcribe(audio, settings, duration=duration, guard_loops=guard_loops, channel=1)
-        return merged([left, right])
+        return merged([left, right], settings.speaker_names)
 
     @staticmethod
     def _kept(

@@ -184,6 +184,14 @@ def cancel_task(*, store: SqlTaskStore, worker_settings: WorkerSettings, task_id
     return view_task(task, store=store, worker_settings=worker_settings, with_results=False)
 
 
+def rename_speakers(
+    *, store: SqlTaskStore, worker_settings: WorkerSettings, task_id: str, changes: Mapping[str, str | None]
+) -> TaskView:
+    """Give a task's speakers new names (by id); the task with its results."""
+    task = store.rename_speakers(task_id, changes)
+    return view_task(task, store=store, worker_settings=worker_settings, with_results=True)
+
+
 def delete_task(*, store: SqlTaskStore, task_id: str) -> None:
     """Delete a finished task and its results; :class:`Conflict` while it is pending or running."""
     store.delete_task(task_id)
@@ -208,4 +216,5 @@ def transcript(*, store: SqlTaskStore, task_id: str) -> Transcript:
         phrases=store.get_phrases(task.id),
         source_name=task.source_name,
         warnings=task_warnings(undecoded_seconds=task.undecoded_seconds),
+        speakers=task.speakers,
     )

@@ -173,6 +173,7 @@ const ru = {
   "set.WHISPER_WORD_TIMESTAMPS": "Время каждого слова",
   "set.WHISPER_MULTILINGUAL": "Язык каждого окна",
   "set.WHISPER_CHANNELS": "Каналы стерео",
+  "set.WHISPER_SPEAKER_NAMES": "Имена спикеров",
   "set.WHISPER_PHRASE_BOUNDARIES": "Границы фраз",
   "help.WHISPER_DEVICE": "auto — видеокарта (CUDA), если есть, иначе процессор; cuda — только видеокарта; cpu — только процессор.",
   "help.WHISPER_MODEL": "Имя модели (base, tiny.en, small, large-v3…) или папка с моделью CTranslate2. Без интернета доступны base и tiny.en.",
@@ -190,6 +191,7 @@ const ru = {
   "help.WHISPER_PHRASE_BOUNDARIES": "Пакетный режим: где кончается фраза. timestamps — по меткам времени Whisper, как в последовательном режиме; words — фрагмент расшифровывается без меток времени и режется на фразы по словам (паузы, концы предложений). words нужны пословные таймкоды, без них действует timestamps.",
   "help.WHISPER_MULTILINGUAL": "Для записей, где говорят на нескольких языках: язык определяется для каждого окна (30 с в последовательном режиме, каждого фрагмента речи в пакетном), у каждой фразы свой language. Выключено — один язык на весь файл. Заданный язык (WHISPER_LANGUAGE) при этом не действует. Модели только для английского (tiny.en) это не меняет.",
   "help.WHISPER_CHANNELS": "Стереозапись: split — каждый канал расшифровывается отдельно (звонок, где каждая сторона записана на свой канал), у каждой фразы свой speaker: S1 — левый канал, S2 — правый; mix — каналы смешиваются в моно; auto — разделять, если в каналах две разные стороны (не один и тот же сигнал и ни один не молчит). Моно-записи это не меняет.",
+  "help.WHISPER_SPEAKER_NAMES": "Имена спикеров через запятую, по порядку: у стереозвонка сначала сторона левого канала (например, «Оператор,Клиент»). Спикер без имени — «Спикер N». Имена можно поменять у каждой задачи потом.",
 
   "reset.title": "Жёсткий сброс",
   "reset.intro": "Отменяет все задачи в очереди (они останутся в истории как отменённые) и перезагружает модель. Задача, которая уже выполняется, продолжит работу.",
@@ -388,6 +390,7 @@ const en = {
   "set.WHISPER_WORD_TIMESTAMPS": "Word timings",
   "set.WHISPER_MULTILINGUAL": "Language of each window",
   "set.WHISPER_CHANNELS": "Stereo channels",
+  "set.WHISPER_SPEAKER_NAMES": "Speaker names",
   "set.WHISPER_PHRASE_BOUNDARIES": "Phrase boundaries",
 
   "reset.title": "Hard reset",

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from transcriber.domain import TaskStatus, Word, WorkerState
+from transcriber.domain import Speaker, TaskStatus, Word, WorkerState
+from transcriber.speakers import from_json as speakers_from_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class TaskRecord:
     """Phrases dropped as invented text (over silence or noise); None: none."""
     progress_estimated: bool = False
     """``progress`` is past the last real checkpoint: estimated from the expected speed."""
+    speakers: tuple[Speaker, ...] = ()
+    """Who speaks, in a task split by speaker (their phrases carry the ids); empty otherwise."""
     source_name: str | None = None
     upload_duration: float | None = None
     queue_position: int | None = None
@@ -94,6 +97,7 @@ def task_record(row: RowMapping, queue: tuple[int, float] | None = None) -> Task
     values["status"] = TaskStatus(row["status"])
     values["options"] = json.loads(row["options"] or "{}")
     values["effective"] = json.loads(row["effective"]) if row["effective"] else None
+    values["speakers"] = speakers_from_json(row["speakers"])
     if queue is not None:
         values["queue_position"], values["audio_ahead"] = queue
     return TaskRecord(**values)

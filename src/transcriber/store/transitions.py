@@ -7,7 +7,7 @@ transitions; a worker may change a task only while it owns it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +15,10 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from transcriber import schema as t
 from transcriber.clock import utcnow
-from transcriber.domain import Phrase, TaskStatus
+from transcriber.domain import Phrase, Speaker, TaskStatus
 from transcriber.errors import Conflict, NotFound
+from transcriber.speakers import renamed
+from transcriber.speakers import to_json as speakers_json
 from transcriber.store.base import ACTIVE, BACK_TO_PENDING, FINISHED
 from transcriber.store.queries import TaskQueries
 from transcriber.store.records import TaskRecord, words_json
@@ -117,6 +119,7 @@ class TaskTransitions(TaskQueries):
         language: str | None = None,
         duration: float | None = None,
         effective: Mapping[str, Any] | None = None,
+        speakers: Sequence[Speaker] = (),
     ) -> bool:
         """Record progress and the phrases found since the last call. False: the task is no longer ours
         (cancelled, or taken back), and the worker should stop working on it."""
@@ -132,6 +135,8 @@ class TaskTransitions(TaskQueries):
             values["duration"] = duration
         if effective is not None:
             values["effective"] = json.dumps(dict(effective), ensure_ascii=False)
+        if speakers:
+            values["speakers"] = speakers_json(speakers)
         return self._update_owned(task_id, worker_id, values, first_index, new_phrases)
 
     def _update_owned(
@@ -185,9 +190,10 @@ class TaskTransitions(TaskQueries):
         undecoded_seconds: float | None = None,
         redecoded_windows: int = 0,
         dropped_phrases: int = 0,
+        speakers: Sequence[Speaker] = (),
     ) -> bool:
         now = utcnow()
-        values = {
+        values: dict[str, Any] = {
             "status": TaskStatus.COMPLETED.value,
             "progress": 1.0,
             "progress_estimated": False,
@@ -200,7 +206,31 @@ class TaskTransitions(TaskQueries):
             "finished_at": now,
             "heartbeat_at": now,
         }
+        if speakers:
+            values["speakers"] = speakers_json(speakers)
         return self._update_owned(task_id, worker_id, values, first_index, new_phrases)
+
+    def rename_speakers(self, task_id: str, changes: Mapping[str, str | None]) -> TaskRecord:
+        """Give a task's speakers the names ``changes`` says (by id; None: the default name back).
+        A compare-and-set on the stored list: a rename that lands in between is not overwritten, the
+        caller is told to try again (409)."""
+        task = self.get_task(task_id)
+        if task is None:
+            raise NotFound(f"task {task_id} not found")
+        stored = speakers_json(task.speakers)
+        names = speakers_json(renamed(task.speakers, changes))
+        with self._write() as conn:
+            done = conn.execute(
+                update(t.tasks)
+                .where(t.tasks.c.id == task_id, t.tasks.c.speakers == stored)
+                .values(speakers=names)
+                .returning(t.tasks.c.id)
+            ).first()
+        if done is None:
+            raise Conflict("the task's speakers changed meanwhile; read the task again and retry")
+        updated = self.get_task(task_id)
+        assert updated is not None
+        return updated
 
     def fail_task(self, task_id: str, worker_id: str | None, error: str) -> bool:
         condition = (

@@ -274,8 +274,8 @@ class Worker:
         pending: list[Phrase] = []
         reading = estimator.read(decoded=0.0, decoding=run.progress.decoding)
         if not self.store.save_progress(
-            task.id, self.id, progress=0.0, eta_seconds=reading.eta_seconds, progress_estimated=False,
-            first_index=0, language=run.language, duration=run.duration, effective=effective,
+            task.id, self.id, progress=0.0, eta_seconds=reading.eta_seconds, first_index=0,
+            language=run.language, duration=run.duration, effective=effective, speakers=run.speakers,
         ):  # fmt: skip
             raise TaskCancelled
         last_save = time.monotonic()
@@ -317,6 +317,7 @@ class Worker:
             undecoded_seconds=round(run.undecoded_seconds, 3),
             redecoded_windows=run.redecoded,
             dropped_phrases=run.dropped,
+            speakers=run.speakers,
         ):
             raise TaskCancelled
         if run.undecoded_seconds:
