@@ -664,3 +664,61 @@ def test_the_bar_and_the_eta_move_while_a_task_runs(ui: UI, long_recordings: lis
     # counts the steps on base with the defaults)
     assert len(inside) >= 2, f"the bar took only {inside}"
     assert any("осталось" in text for text in texts), texts
+
+
+def test_a_call_split_by_channel_shows_renames_and_filters_its_speakers(ui: UI) -> None:
+    """Issue 14: the stereo call's two parties in their own colours; renaming one changes the phrases
+    and the exports; pressing a speaker shows only their phrases."""
+    audio = repo_audio("stereo_diarization.wav")
+    with ui.http() as http:
+        upload = http.post("/api/v1/upload", files={"file": (audio.name, audio.read_bytes())}).json()
+        created = http.post(
+            "/api/v1/create_task", json={"upload_id": upload["id"], "speaker_names": ",Клиент"}
+        )
+        task_id = str(created.json()["task_id"])
+
+    def status() -> dict[str, Any]:
+        with ui.http() as http:
+            body: dict[str, Any] = http.get(f"/api/v1/tasks/{task_id}").json()
+            return body
+
+    wait_for(lambda: status()["status"] == "COMPLETED", timeout=DONE / 1000, what="the call to complete")
+    phrases = status()["results"]["phrases"]
+    by_speaker = {s: sum(1 for p in phrases if p["speaker"] == s) for s in ("S1", "S2")}
+    assert all(by_speaker.values()), phrases  # both parties speak
+    page = ui.open(f"/#/task/{task_id}")
+    chips = page.locator("#tx-speakers .speaker")
+    expect(chips).to_have_count(2)
+    expect(chips.locator(".spk-filter")).to_have_text(["Спикер 1", "Клиент"])
+    rows = page.locator("#tx-phrases button.phrase")
+    expect(rows).to_have_count(len(phrases))
+    expect(page.locator("#tx-phrases .who.spk-1")).to_have_count(by_speaker["S2"])
+    colours = {s: rows.filter(has=page.locator(f".who.spk-{i}")).first.evaluate(
+        "node => getComputedStyle(node).borderLeftColor") for i, s in enumerate(("S1", "S2"))}  # fmt: skip
+    assert colours["S1"] != colours["S2"], colours
+
+    chips.first.locator(".spk-rename").click()
+    name = page.locator("#tx-speakers .spk-input")
+    expect(name).to_be_focused()
+    name.fill("Оператор")
+    name.press("Enter")
+    expect(chips.locator(".spk-filter")).to_have_text(["Оператор", "Клиент"])
+    expect(page.locator("#tx-phrases .who.spk-0").first).to_have_text("Оператор:")
+    with ui.http() as http:
+        txt = http.get(f"/export/{task_id}.txt").text
+    assert "Оператор: " in txt
+    assert "Клиент: " in txt
+
+    chips.nth(1).locator(".spk-filter").click()  # only the client
+    expect(chips.nth(1).locator(".spk-filter")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#tx-phrases li:not([hidden])")).to_have_count(by_speaker["S2"])
+    expect(page.locator("#tx-count")).to_have_text(f"Найдено: {by_speaker['S2']} из {len(phrases)}")
+    ui.shot(page, "17-call-speakers")
+    chips.nth(1).locator(".spk-filter").click()  # everyone again
+    expect(page.locator("#tx-phrases li:not([hidden])")).to_have_count(len(phrases))
+
+    chips.first.locator(".spk-rename").click()
+    page.locator("#tx-speakers .spk-input").fill("x" * 100 + "y")  # maxlength keeps it to 100
+    page.locator("#tx-speakers .spk-input").press("Escape")
+    expect(chips.locator(".spk-filter")).to_have_text(["Оператор", "Клиент"])
+    assert not ui.errors

@@ -1,11 +1,13 @@
 // One task's transcript: phrases with timestamps, an audio player (a phrase plays from its start, a
 // word from its own start; the phrase and the word being heard are highlighted), search within the text
-// (matches marked, across words too), copy all, and the exports.
+// (matches marked, across words too), copy all, and the exports. A task split by speaker shows who says
+// each phrase in the speaker's colour, with the speakers' chips above to rename them or show one alone.
 
 import { request } from "./api.js";
 import { copyButton, copyText, el, setText, toast } from "./dom.js";
 import * as fmt from "./format.js";
 import { onLangChange, t } from "./i18n.js";
+import { renderSpeakers, speakerClass, speakerName } from "./speakers.js";
 import { displayName, exportLinks } from "./tasks.js";
 
 const $ = (id) => document.getElementById(id);
@@ -16,6 +18,7 @@ let buttons = [];
 let current = -1;
 let currentWord = null;
 let openId = null;
+let speakerFilter = null; // the id of the speaker shown alone, or null for everyone
 
 export function initTranscript() {
   const audio = $("tx-audio");
@@ -38,6 +41,7 @@ export async function openTask(id) {
     openId = id;
     task = null;
     phrases = [];
+    speakerFilter = null;
     $("tx-search").value = "";
     $("tx-phrases").replaceChildren();
   }
@@ -113,7 +117,26 @@ function render() {
   showWarnings(task.warnings || []);
   const done = task.status === "COMPLETED" && phrases.length > 0;
   for (const id of ["tx-copy", "tx-search"]) $(id).disabled = !done;
+  renderSpeakers($("tx-speakers"), task, {
+    filter: speakerFilter,
+    onFilter: (id) => {
+      speakerFilter = id;
+      render();
+    },
+    onRenamed: (updated) => {
+      task = updated;
+      if (updated.results) phrases = updated.results.phrases;
+      render();
+    },
+  });
   renderPhrases();
+}
+
+/** Who says the phrase, in the speaker's colour (tasks split by speaker). */
+function speakerBadge(phrase) {
+  if (!phrase.speaker) return [];
+  const name = speakerName(task.speakers, phrase.speaker);
+  return [el("span", { class: `who ${speakerClass(task.speakers, phrase.speaker)}`, text: `${name}:` })];
 }
 
 /** A phrase's language (tasks that detect it per window), shown where it changes: on the first
@@ -130,10 +153,15 @@ function renderPhrases() {
   buttons = phrases.map((phrase, index) =>
     el(
       "button",
-      { type: "button", class: "phrase", dataset: { index: String(index), start: String(phrase.start) } },
+      {
+        type: "button",
+        class: `phrase ${speakerClass(task.speakers, phrase.speaker)}`.trim(),
+        dataset: { index: String(index), start: String(phrase.start), speaker: phrase.speaker || "" },
+      },
       el("span", { class: "ts", "aria-hidden": "true", text: fmt.timestamp(phrase.start) }),
       el("span", { class: "sr-only", text: `${t("tx.playFrom", { time: fmt.timestamp(phrase.start) })}: ` }),
       ...languageBadge(phrase, index),
+      ...speakerBadge(phrase),
       el("span", { class: "text", text: phrase.text.trim() }),
     ),
   );
@@ -203,14 +231,16 @@ function applySearch() {
   let found = 0;
   buttons.forEach((button, index) => {
     const text = phrases[index].text.trim();
-    const match = !query || text.toLocaleLowerCase().includes(query);
+    const spoken = !speakerFilter || phrases[index].speaker === speakerFilter;
+    const match = spoken && (!query || text.toLocaleLowerCase().includes(query));
     button.parentElement.hidden = !match;
     if (match) found += 1;
     button.querySelector(".text").replaceChildren(...phraseNodes(phrases[index], text, hits(text, query)));
   });
   currentWord = null;
   highlightWord(current, $("tx-audio").currentTime);
-  setText($("tx-count"), query ? t("tx.matches", { count: found, total: phrases.length }) : "");
+  const narrowed = query || speakerFilter;
+  setText($("tx-count"), narrowed ? t("tx.matches", { count: found, total: phrases.length }) : "");
 }
 
 /** Where ``query`` occurs in ``text``, as [start, end) character ranges. */
@@ -261,7 +291,12 @@ function marked(text, from, to, ranges) {
 }
 
 async function copyAll() {
-  const text = phrases.map((phrase) => phrase.text.trim()).filter(Boolean).join("\n");
+  const line = (phrase) =>
+    phrase.speaker ? `${speakerName(task.speakers, phrase.speaker)}: ${phrase.text.trim()}` : phrase.text.trim();
+  const text = phrases
+    .filter((phrase) => phrase.text.trim())
+    .map(line)
+    .join("\n");
   const ok = await copyText(text);
   toast(ok ? t("tx.copied") : t("common.copyFailed"), { kind: ok ? "info" : "error", timeout: 2500 });
 }
