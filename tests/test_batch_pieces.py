@@ -15,6 +15,7 @@ import pytest
 
 import transcriber.engine.chunks as chunks_module
 import transcriber.engine.whisper as whisper_module
+from tests.conversations import conversation, write_wav
 from transcriber.decoding import SAMPLE_RATE, pcm_blocks
 from transcriber.engine import WhisperTranscriber
 from transcriber.engine.chunks import aligned_cut, batch_plan, filled_chunks, known_speech, packed
@@ -186,3 +187,24 @@ def test_batched_pieces_end_after_full_batches_on_real_speech(
     assert len(country) == 48
     for later, earlier in zip(country[2:], country, strict=False):
         assert later - earlier == pytest.approx(period, abs=0.3), country
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("boundaries", ["words", "timestamps"])
+def test_a_chunk_the_model_stops_reading_early_is_read_to_its_end(
+    models_dir: Path, tmp_path: Path, boundaries: str
+) -> None:
+    """Real recordings joined without pauses (51 s, two chunks): decoded without timestamp tokens, the
+    model read the second chunk's first sentence and stopped, 18 s of speech lost without a word
+    (faster-whisper's own pipeline too). The end of every recording joined must be in the text."""
+    samples, truth = conversation()
+    audio = write_wav(samples, tmp_path / "joined.wav")
+    engine = WhisperTranscriber(ModelCatalog(models_dir))
+    settings = RecognitionSettings(model="base", beam_size=1, language="en", phrase_boundaries=boundaries)
+    engine.load(settings)
+    run = engine.transcribe(audio, settings)
+    phrases = list(run.phrases)
+    text = words(" ".join(p.text for p in phrases))
+    assert "he began a confused complaint" in text, text  # the stereo file's left speaker, at 41-46 s
+    assert "so my fellow americans" in text.split("he began a confused complaint")[1], text  # at 46-51 s
+    assert phrases[-1].end > truth[-1][0] + 2, phrases[-1]

@@ -32,6 +32,7 @@ from transcriber.engine.chunks import (
 )
 from transcriber.engine.languages import language_code, segment_language, tag
 from transcriber.engine.loops import repetition
+from transcriber.engine.unheard import stopped_early
 
 VERIFIED = ((1, 2, 1), (1, 3, 0))
 """faster-whisper versions the patches were checked on: from the first, up to (not including) the
@@ -105,6 +106,7 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
     _batch_languages: deque[str | None]  # of the segments of the batch being yielded, in order
     last_speech_timestamp: float
     redecoded: int = 0
+    reread: int = 0  # chunks decoded again with timestamp tokens: the model had stopped reading early
     guard_loops: bool = True
     first_batch: int = FIRST_BATCH
     on_step: StepHook | None = None
@@ -197,6 +199,14 @@ class TailKeepingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
                 self._redecode(features[index], tokenizer, chunk, options, segmented[index])
         if options.word_timestamps:
             self._add_words(segmented, tokenizer, encoder_output, chunks_metadata, options)
+            if options.without_timestamps and (early := stopped_early(segmented, chunks_metadata)):
+                # read again with timestamp tokens, which let the decoder go on where the model stopped
+                with_timestamps = dataclasses.replace(options, without_timestamps=False)
+                chunks = [chunks_metadata[i] for i in early]
+                again = self._forward(features[early], tokenizer, chunks, with_timestamps)
+                for index, segments in zip(early, again, strict=True):
+                    segmented[index] = segments
+                self.reread += len(early)
         return segmented
 
     def _redecode(
