@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "WHISPER_PHRASE_BOUNDARIES": "words",
     "WHISPER_MULTILINGUAL": False,
     "WHISPER_CHANNELS": "auto",
+    "WHISPER_DIARIZE": False,
+    "WHISPER_NUM_SPEAKERS": 0,
+    "WHISPER_MIN_SPEAKERS": 1,
+    "WHISPER_MAX_SPEAKERS": 8,
     "WHISPER_SPEAKER_NAMES": "",
 }
 """The seed's eleven variables, plus our additions, with our defaults (beam 5 and batches of 8 were

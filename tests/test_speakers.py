@@ -65,3 +65,11 @@ def test_the_stored_form_round_trips() -> None:
     assert from_json(stored) == speakers
     assert to_json(()) is None
     assert from_json(None) == ()
+
+
+def test_the_speaker_range_is_checked_naming_the_setting() -> None:
+    with pytest.raises(InvalidSettings, match=r"WHISPER_MIN_SPEAKERS: .*is more than WHISPER_MAX_SPEAKERS"):
+        apply_overrides(RecognitionSettings(), {"WHISPER_MIN_SPEAKERS": 5, "WHISPER_MAX_SPEAKERS": 3})
+    with pytest.raises(InvalidSettings, match="WHISPER_NUM_SPEAKERS"):
+        apply_overrides(RecognitionSettings(), {"WHISPER_NUM_SPEAKERS": 33})
+    assert apply_overrides(RecognitionSettings(), {"WHISPER_DIARIZE": "true"}).diarize is True

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from transcriber.errors import InvalidSettings
 from transcriber.speakers import parse_names
@@ -116,6 +116,21 @@ class RecognitionSettings(BaseModel):
     silent). Mono recordings are not affected. Splitting costs about 1.4x the mixed time
     (bench/calls.py)."""
 
+    diarize: bool = Field(False, alias="WHISPER_DIARIZE")
+    """Tell the speakers of a mono recording apart by voice (a meeting, a call recorded in mono): each
+    phrase gets its ``speaker`` (S1 for the voice heard first), a phrase is split where the speaker
+    changes. Offline (the CAM++ model ships with the service); about +15 % time. Phrases come out at the
+    end of the task. Stereo calls split by channel are not affected."""
+
+    num_speakers: int = Field(0, alias="WHISPER_NUM_SPEAKERS", ge=0, le=32)
+    """With `WHISPER_DIARIZE`: how many speakers there are, when known; 0: found from the voices."""
+
+    min_speakers: int = Field(1, alias="WHISPER_MIN_SPEAKERS", ge=1, le=32)
+    """With `WHISPER_DIARIZE` and no `WHISPER_NUM_SPEAKERS`: at least this many speakers."""
+
+    max_speakers: int = Field(8, alias="WHISPER_MAX_SPEAKERS", ge=1, le=32)
+    """With `WHISPER_DIARIZE` and no `WHISPER_NUM_SPEAKERS`: at most this many speakers."""
+
     speaker_names: str = Field("", alias="WHISPER_SPEAKER_NAMES", max_length=3400)
     """Names for the speakers of a split recording, separated by commas, in the order of their ids: for
     a stereo call the left channel's party first (`Оператор,Клиент`). A speaker without a name is
@@ -156,6 +171,15 @@ class RecognitionSettings(BaseModel):
             raise ValueError("control characters (such as NUL) are not allowed; line breaks and tabs are")
         return value
 
+    @model_validator(mode="after")
+    def _speaker_range(self) -> RecognitionSettings:
+        if self.min_speakers > self.max_speakers:
+            raise ValueError(
+                f"WHISPER_MIN_SPEAKERS ({self.min_speakers}) is more than "
+                f"WHISPER_MAX_SPEAKERS ({self.max_speakers})"
+            )
+        return self
+
     def engine_key(self) -> tuple[str, str, str]:
         """What a loaded model depends on: changing any of these needs a reload."""
         return (self.model, self.device, self.compute_type)
@@ -176,16 +200,23 @@ TASK_OPTION_FIELDS: dict[str, str] = {
     "multilingual": "multilingual",
     "channels": "channels",
     "speaker_names": "speaker_names",
+    "diarize": "diarize",
+    "num_speakers": "num_speakers",
+    "min_speakers": "min_speakers",
+    "max_speakers": "max_speakers",
 }
 """Per-task option name (in ``create_task``) -> settings field."""
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
-    loc = err.get("loc") or ("?",)
-    name = str(loc[0])
+    message = str(err.get("msg", "invalid value"))
+    if not err.get("loc"):  # a rule between settings: its message names the first of them
+        named = re.search(r"WHISPER_[A-Z_]+", message)
+        return (named.group(0) if named else "?"), message.removeprefix("Value error, ")
+    name = str(err["loc"][0])
     key = RecognitionSettings.model_fields[name].alias if name in RecognitionSettings.model_fields else name
-    return str(key or name), str(err.get("msg", "invalid value"))
+    return str(key or name), message
 
 
 def _validate(values: Mapping[str, Any]) -> RecognitionSettings:

@@ -49,6 +49,20 @@ class TaskOptions(BaseModel):
         "(right); mix = mixed to mono; auto = split when the channels are two parties; default: the "
         "WHISPER_CHANNELS setting",
     )
+    diarize: bool | None = Field(
+        None,
+        description="Tell the speakers of a mono recording apart by voice (phrases[].speaker S1, S2... in "
+        "the order first heard; phrases come at the end of the task); default: the WHISPER_DIARIZE setting",
+    )
+    num_speakers: int | None = Field(
+        None, ge=0, le=32, description="With diarize: how many speakers; 0: found"
+    )
+    min_speakers: int | None = Field(
+        None, ge=1, le=32, description="With diarize: at least this many speakers"
+    )
+    max_speakers: int | None = Field(
+        None, ge=1, le=32, description="With diarize: at most this many speakers"
+    )
     speaker_names: str | None = Field(
         None,
         max_length=3400,

@@ -24,6 +24,7 @@ from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_bl
 from transcriber.domain import Phrase
 from transcriber.engine.calls import merged, own_channel, split_decision
 from transcriber.engine.chunks import aligned_cut, first_chunk_audio, known_speech
+from transcriber.engine.diarized import diarized
 from transcriber.engine.inventions import (
     LOW_PROBABILITY,
     SILENT_DBFS,
@@ -54,6 +55,7 @@ from transcriber.pieces import (
 from transcriber.recognition import RecognitionSettings
 from transcriber.transcription import DecodeProgress, LoadedModel, TranscriptionRun
 from transcriber.usability import resolve_compute_type
+from transcriber.voices.model import SpeakerModel
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class WhisperTranscriber:
         self._batched: BatchedInferencePipeline | None = None
         self._loaded: LoadedModel | None = None
         self._key: tuple[str, str, str] | None = None
+        self._speakers: SpeakerModel | None = None  # the voices' model, loaded when a task asks for it
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -229,6 +232,10 @@ class WhisperTranscriber:
                     current = self._decode(piece, options, settings)[0]
 
         run.phrases = phrases()
+        if channel is None and settings.diarize:  # a mono recording's voices
+            self._speakers = self._speakers or SpeakerModel(threads=self.cpu_threads)
+            spans = speech_spans(_CUT_VAD_MS)
+            return diarized(run, audio, settings, embed=self._speakers.embed, spans=spans, limits=self.limits)
         return run
 
     def _transcribe_call(

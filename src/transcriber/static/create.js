@@ -4,16 +4,17 @@ import { request } from "./api.js";
 import { copyButton, toast } from "./dom.js";
 import { t } from "./i18n.js";
 
-const OPTIONS = ["language", "model", "task", "multilingual", "beam_size", "initial_prompt"];
+const OPTIONS = ["language", "model", "task", "multilingual", "diarize", "beam_size", "initial_prompt"];
 const GLOBAL_KEY = {
   language: "WHISPER_LANGUAGE",
   model: "WHISPER_MODEL",
   task: "WHISPER_TASK",
   multilingual: "WHISPER_MULTILINGUAL",
+  diarize: "WHISPER_DIARIZE",
   beam_size: "WHISPER_BEAM",
   initial_prompt: "WHISPER_PROMPT",
 };
-const SELECTS = new Set(["task", "multilingual"]); // the first option says what the settings give
+const SELECTS = new Set(["task", "multilingual", "diarize"]); // the first option says what the settings give
 
 let globalSettings = null;
 let created = () => {};
@@ -39,6 +40,7 @@ export function renderPlaceholders() {
     if (name === "language" && !value) value = t("options.auto");
     const text = value === "" || value === undefined ? "" : t("options.globalValue", { value });
     if (name === "multilingual") value = t(value ? "options.multilingualOn" : "options.multilingualOff");
+    if (name === "diarize") value = t(value ? "options.diarizeOn" : "options.diarizeOff");
     if (SELECTS.has(name)) field(name).options[0].textContent = `${t("options.asGlobal")} (${value})`;
     else field(name).placeholder = text;
   }
@@ -57,7 +59,7 @@ function readOptions() {
     const value = field(name).value.trim();
     if (value === "") continue;
     if (name === "beam_size") options[name] = Number(value);
-    else if (name === "multilingual") options[name] = value === "true";
+    else if (name === "multilingual" || name === "diarize") options[name] = value === "true";
     else options[name] = value;
   }
   return options;
