@@ -38,6 +38,7 @@ SCRIPTS = (
     "loop_guard",
     "phrase_boundaries",
     "calls",
+    "voices",
 )
 QUICK_INSTEAD = {"e2e_overhead": ["--runs", "1", "--minutes", "1"]}  # scripts without --quick
 TIMEOUT_SECONDS = 3600  # per script: nothing here should take an hour

@@ -8,6 +8,7 @@ import re
 import wave
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -15,7 +16,9 @@ from tests.conftest import real_harness, repo_audio
 from transcriber.config import Settings
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, pcm_blocks
 from transcriber.engine import WhisperTranscriber
-from transcriber.engine.calls import split_decision, stereo_channels
+from transcriber.engine.calls import split_decision, stereo_channels, stream_format
+from transcriber.engine.options import NARROWBAND_VAD_THRESHOLD, decode_options
+from transcriber.engine.segments import speech_spans
 from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 
@@ -164,3 +167,46 @@ def test_a_call_task_shows_each_phrases_speaker(settings: Settings, models_dir: 
     assert no_speakers.status_code == 409, no_speakers.text
     assert refused.status_code == 422, refused.text
     assert "channels" in refused.text
+
+
+def telephone(samples: np.ndarray, path: Path) -> Path:
+    """``samples`` (16 kHz float) as an 8 kHz G.711 μ-law WAV, the way a PBX records a call."""
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_mulaw", rate=8000, layout="mono")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=8000)
+        frame = av.AudioFrame.from_ndarray(
+            (samples * 32767).astype(np.int16)[None, :], format="s16", layout="mono"
+        )
+        frame.sample_rate = 16000
+        for part in [*resampler.resample(frame), *resampler.resample(None)]:
+            for packet in stream.encode(part):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_telephone_audio_gets_a_vad_threshold_that_hears_all_of_its_speech(tmp_path: Path) -> None:
+    pcm = np.concatenate(list(pcm_blocks(repo_audio("stereo_diarization.wav"), stereo=True)))
+    left = pcm[:, 0].astype(np.float32) / 32768.0
+    phone = telephone(left, tmp_path / "left-8k.wav")
+    assert stream_format(phone) == (1, 8000)
+    assert stream_format(repo_audio("stereo_diarization.wav")) == (2, 16000)
+    heard = np.concatenate(list(pcm_blocks(phone))).astype(np.float32) / 32768.0
+
+    def speech(samples: np.ndarray, threshold: float) -> np.ndarray:
+        mask = np.zeros(len(left), dtype=bool)
+        for a, b in speech_spans(300, threshold)(samples[: len(left)]):
+            mask[a:b] = True
+        return mask
+
+    wideband = speech(left, 0.5)  # what the VAD hears in the 16 kHz original
+
+    def recall(threshold: float) -> float:
+        return float((speech(heard, threshold) & wideband).sum() / wideband.sum())
+
+    assert recall(0.5) < 0.95  # the default misses some of the party's speech on the telephone
+    assert recall(NARROWBAND_VAD_THRESHOLD) >= 0.99
+    vad = decode_options(RecognitionSettings(), multilingual=True, narrowband=True)["vad_parameters"]
+    assert vad["threshold"] == NARROWBAND_VAD_THRESHOLD
+    assert "threshold" not in decode_options(RecognitionSettings(), multilingual=True)["vad_parameters"]

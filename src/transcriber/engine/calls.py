@@ -31,14 +31,23 @@ PAD_SECONDS = 0.15  # kept around each stretch of a party's speech (soft word ed
 PROBE_SECONDS = 300.0  # how much of a call ``auto`` listens to before it decides
 
 
-def stereo_channels(path: Path) -> int:
-    """The channels of ``path``'s first audio stream (0 if it has none or cannot be opened)."""
+def stream_format(path: Path) -> tuple[int, int]:
+    """The channels and the sample rate of ``path``'s first audio stream ((0, 0) if it has none or
+    cannot be opened)."""
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             streams = container.streams.audio
-            return int(streams[0].codec_context.channels or 0) if streams else 0
+            if not streams:
+                return 0, 0
+            context = streams[0].codec_context
+            return int(context.channels or 0), int(context.sample_rate or 0)
     except (av.FFmpegError, OSError):
-        return 0
+        return 0, 0
+
+
+def stereo_channels(path: Path) -> int:
+    """The channels of ``path``'s first audio stream (0 if it has none or cannot be opened)."""
+    return stream_format(path)[0]
 
 
 def split_decision(path: Path, channels: Channels, limits: DecodeLimits) -> tuple[bool, str]:

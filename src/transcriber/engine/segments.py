@@ -13,8 +13,11 @@ from transcriber.domain import Phrase, Word
 from transcriber.pieces import AudioPiece, SpeechSpans
 
 
-def speech_spans(min_silence_ms: int) -> SpeechSpans:
-    options = VadOptions(min_silence_duration_ms=max(min_silence_ms, 100), speech_pad_ms=0)
+def speech_spans(min_silence_ms: int, threshold: float = 0.5) -> SpeechSpans:
+    """The VAD's speech (``threshold``: Silero's speech probability that counts, 0.5 by default)."""
+    options = VadOptions(
+        threshold=threshold, min_silence_duration_ms=max(min_silence_ms, 100), speech_pad_ms=0
+    )
 
     def spans(samples: np.ndarray) -> list[tuple[int, int]]:
         return [(s["start"], s["end"]) for s in get_speech_timestamps(samples, options)]

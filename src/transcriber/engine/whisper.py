@@ -22,7 +22,7 @@ from faster_whisper.vad import get_speech_timestamps
 
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
-from transcriber.engine.calls import merged, own_channel, split_decision
+from transcriber.engine.calls import merged, own_channel, split_decision, stream_format
 from transcriber.engine.chunks import aligned_cut, first_chunk_audio, known_speech
 from transcriber.engine.diarized import diarized
 from transcriber.engine.inventions import (
@@ -36,7 +36,13 @@ from transcriber.engine.inventions import (
 )
 from transcriber.engine.languages import first_chunk_language, segment_language
 from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
-from transcriber.engine.options import WINDOW, batched_vad, decode_options
+from transcriber.engine.options import (
+    NARROWBAND_RATE,
+    NARROWBAND_VAD_THRESHOLD,
+    WINDOW,
+    batched_vad,
+    decode_options,
+)
 from transcriber.engine.pipeline import FIRST_BATCH, SAMPLING_SEED, TailKeepingPipeline
 from transcriber.engine.segments import piece_phrase, speech_spans
 from transcriber.errors import ModelUnavailable
@@ -163,12 +169,14 @@ class WhisperTranscriber:
         if channel is None and split_decision(audio, settings.channels, self.limits)[0]:
             return self._transcribe_call(audio, settings, duration=duration, guard_loops=guard_loops)
         loaded = self.load(settings)
-        options = decode_options(settings, multilingual=loaded.multilingual)
-        spans = speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS)
+        narrow = 0 < stream_format(audio)[1] <= NARROWBAND_RATE  # telephone audio: a lower VAD threshold
+        threshold = NARROWBAND_VAD_THRESHOLD if narrow else 0.5
+        options = decode_options(settings, multilingual=loaded.multilingual, narrowband=narrow)
+        spans = speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS, threshold)
         report = DecodeReport()
         blocks = pcm_blocks(audio, report=report, limits=self.limits, stereo=channel is not None)
         if channel is not None:
-            blocks = own_channel(blocks, channel, speech_spans(_CUT_VAD_MS))
+            blocks = own_channel(blocks, channel, speech_spans(_CUT_VAD_MS, threshold))
         duration = duration or playing_time(audio)
         cutter = self._batch_cutter(settings, options)
         piece = self.piece_seconds
@@ -198,7 +206,7 @@ class WhisperTranscriber:
         if pipeline is not None:
             pipeline.redecoded = 0
             pipeline.guard_loops = guard_loops
-        spans = speech_spans(_CUT_VAD_MS)
+        spans = speech_spans(_CUT_VAD_MS, threshold)
 
         def phrases() -> Iterator[Phrase]:
             piece: AudioPiece | None = first
@@ -234,7 +242,7 @@ class WhisperTranscriber:
         run.phrases = phrases()
         if channel is None and settings.diarize:  # a mono recording's voices
             self._speakers = self._speakers or SpeakerModel(threads=self.cpu_threads)
-            spans = speech_spans(_CUT_VAD_MS)
+            spans = speech_spans(_CUT_VAD_MS, threshold)
             return diarized(run, audio, settings, embed=self._speakers.embed, spans=spans, limits=self.limits)
         return run
 
