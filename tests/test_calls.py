@@ -15,12 +15,14 @@ import pytest
 from tests.conftest import real_harness, repo_audio
 from transcriber.config import Settings
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, pcm_blocks
+from transcriber.domain import Phrase, Word
 from transcriber.engine import WhisperTranscriber
-from transcriber.engine.calls import split_decision, stereo_channels, stream_format
+from transcriber.engine.calls import Interleaved, split_call, split_decision, stereo_channels, stream_format
 from transcriber.engine.options import NARROWBAND_VAD_THRESHOLD, decode_options
 from transcriber.engine.segments import speech_spans
 from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
+from transcriber.transcription import TranscriptionRun
 
 LEFT = "complaint against the wizard"  # the left channel's sentence (tests/data/SOURCES.md)
 RIGHT = "horizon seems extremely distant"  # the right channel's
@@ -210,3 +212,52 @@ def test_telephone_audio_gets_a_vad_threshold_that_hears_all_of_its_speech(tmp_p
     vad = decode_options(RecognitionSettings(), multilingual=True, narrowband=True)["vad_parameters"]
     assert vad["threshold"] == NARROWBAND_VAD_THRESHOLD
     assert "threshold" not in decode_options(RecognitionSettings(), multilingual=True)["vad_parameters"]
+
+
+def test_a_calls_two_parties_go_through_one_stream_and_come_back_in_file_time() -> None:
+    """12 minutes of a call in blocks: three pairs of stretches (5, 5 and 2 minutes of each channel) with
+    31 s of silence after each; phrases placed back in the file's time, each pair's in time order."""
+    rate = SAMPLE_RATE
+    stereo = np.zeros((12 * 60 * rate, 2), dtype=np.int16)
+    blocks = (stereo[i : i + 6 * rate] for i in range(0, len(stereo), 6 * rate))
+    stream = Interleaved()
+    out = list(stream.blocks(blocks, lambda samples: []))
+    assert sum(len(b) for b in out) == Interleaved.seconds(12 * 60) * rate
+    gap = 31 * rate
+    starts = [(v // rate, length // rate, f // rate, c) for v, length, f, c in stream.stretches]
+    assert starts == [
+        (0, 300, 0, 0),
+        (331, 300, 0, 1),
+        (662, 300, 300, 0),
+        (993, 300, 300, 1),
+        (1324, 120, 600, 0),
+        (1475, 120, 600, 1),
+    ]
+    assert len(out[-1]) == gap
+    assert not out[-1].any()
+
+    def at(virtual: float, text: str) -> Phrase:
+        return Phrase(virtual, virtual + 2.0, text, (Word(virtual, virtual + 1.0, f" {text}", 0.9),))
+
+    # decoded in the stream's order: the left stretch of a pair, then its right one
+    decoded = [
+        at(10, "l1"),
+        at(300.0 + 31 + 5, "r1"),
+        at(662 + 1, "l2"),
+        at(993 + 0.5, "r2"),
+        at(1324 + 100, "l3"),
+    ]
+    run = TranscriptionRun("en", 1.0, Interleaved.seconds(720), iter(decoded))
+    call = split_call(run, stream, 720.0, "Оператор")
+    phrases = list(call.phrases)
+    assert [(p.text, p.speaker, p.start) for p in phrases] == [
+        ("r1", "S2", 5.0),
+        ("l1", "S1", 10.0),
+        ("r2", "S2", 300.5),
+        ("l2", "S1", 301.0),
+        ("l3", "S1", 700.0),
+    ]
+    assert phrases[0].words[0].start == 5.0
+    assert [s.name for s in call.speakers] == ["Оператор", "Спикер 2"]
+    assert call.progress.decoded == 720.0
+    assert stream.file_seconds(331 + 150) == pytest.approx(225.0)  # halfway through the right stretch

@@ -8,7 +8,6 @@ out lazily, so the caller can report progress as ``phrase.end / duration``.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Iterator
@@ -22,7 +21,7 @@ from faster_whisper.vad import get_speech_timestamps
 
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
-from transcriber.engine.calls import merged, own_channel, split_decision, stream_format
+from transcriber.engine.calls import Interleaved, split_call, split_decision, stream_format
 from transcriber.engine.chunks import aligned_cut, first_chunk_audio, known_speech
 from transcriber.engine.diarized import diarized
 from transcriber.engine.inventions import (
@@ -159,14 +158,14 @@ class WhisperTranscriber:
         *,
         duration: float | None = None,
         guard_loops: bool = True,
-        channel: int | None = None,
+        call: Interleaved | None = None,
     ) -> TranscriptionRun:
         """Start transcribing ``audio``: the language is detected on the first piece and kept for the
         others; each piece is decoded only when the caller has taken the previous one's phrases.
         ``duration`` (known from the upload's probe) spares measuring the file again. A stereo call
-        is split by channel as ``settings.channels`` says (``engine.calls``); ``channel``: decode
-        only that channel's party."""
-        if channel is None and split_decision(audio, settings.channels, self.limits)[0]:
+        is split by channel as ``settings.channels`` says (``engine.calls``); ``call``: decode both
+        parties of the stereo ``audio`` as that stream."""
+        if call is None and split_decision(audio, settings.channels, self.limits)[0]:
             return self._transcribe_call(audio, settings, duration=duration, guard_loops=guard_loops)
         loaded = self.load(settings)
         narrow = 0 < stream_format(audio)[1] <= NARROWBAND_RATE  # telephone audio: a lower VAD threshold
@@ -174,10 +173,13 @@ class WhisperTranscriber:
         options = decode_options(settings, multilingual=loaded.multilingual, narrowband=narrow)
         spans = speech_spans(settings.vad_min_silence_ms or _CUT_VAD_MS, threshold)
         report = DecodeReport()
-        blocks = pcm_blocks(audio, report=report, limits=self.limits, stereo=channel is not None)
-        if channel is not None:
-            blocks = own_channel(blocks, channel, speech_spans(_CUT_VAD_MS, threshold))
+        blocks = pcm_blocks(audio, report=report, limits=self.limits, stereo=call is not None)
         duration = duration or playing_time(audio)
+        if call is not None:
+            blocks, duration = (
+                call.blocks(blocks, speech_spans(_CUT_VAD_MS, threshold)),
+                call.seconds(duration or 0.0),
+            )
         cutter = self._batch_cutter(settings, options)
         piece = self.piece_seconds
         if self.even_pieces and cutter is None:  # the batched decoder's pieces end after full batches
@@ -240,7 +242,7 @@ class WhisperTranscriber:
                     current = self._decode(piece, options, settings)[0]
 
         run.phrases = phrases()
-        if channel is None and settings.diarize:  # a mono recording's voices
+        if call is None and settings.diarize:  # a mono recording's voices
             self._speakers = self._speakers or SpeakerModel(threads=self.cpu_threads)
             spans = speech_spans(_CUT_VAD_MS, threshold)
             return diarized(run, audio, settings, embed=self._speakers.embed, spans=spans, limits=self.limits)
@@ -249,15 +251,10 @@ class WhisperTranscriber:
     def _transcribe_call(
         self, audio: Path, settings: RecognitionSettings, *, duration: float | None, guard_loops: bool
     ) -> TranscriptionRun:
-        """Each channel of a stereo call on its own, in the language found on the first one; each run
-        has its own batched pipeline (their state is per run), the model is shared."""
-        left = self.transcribe(audio, settings, duration=duration, guard_loops=guard_loops, channel=0)
-        if not settings.language and not settings.multilingual and left.language:
-            settings = settings.model_copy(update={"language": left.language})
-        twin = copy.copy(self)
-        twin._batched = None
-        right = twin.transcribe(audio, settings, duration=duration, guard_loops=guard_loops, channel=1)
-        return merged([left, right], settings.speaker_names)
+        """Each party of a stereo call on its own speech, both in one stream (``calls.Interleaved``)."""
+        stream = Interleaved()
+        run = self.transcribe(audio, settings, duration=duration, guard_loops=guard_loops, call=stream)
+        return split_call(run, stream, duration or playing_time(audio) or 0.0, settings.speaker_names)
 
     @staticmethod
     def _kept(
