@@ -215,49 +215,40 @@ def test_telephone_audio_gets_a_vad_threshold_that_hears_all_of_its_speech(tmp_p
 
 
 def test_a_calls_two_parties_go_through_one_stream_and_come_back_in_file_time() -> None:
-    """12 minutes of a call in blocks: three pairs of stretches (5, 5 and 2 minutes of each channel) with
-    31 s of silence after each; phrases placed back in the file's time, each pair's in time order."""
+    """12 minutes of a call, three parts (5, 5 and 2 minutes): each party's speech alone in the stream,
+    31 s of silence between the parties; words placed back in the file's time, each part's in order."""
     rate = SAMPLE_RATE
+    clip = np.concatenate(list(pcm_blocks(repo_audio("hotwords.mp3"))))  # 4 s of speech
     stereo = np.zeros((12 * 60 * rate, 2), dtype=np.int16)
+    said = {(0, 10), (1, 100), (0, 400), (1, 650)}  # (channel, second) where each party speaks
+    for channel, second in said:
+        stereo[second * rate : second * rate + len(clip), channel] = clip
     blocks = (stereo[i : i + 6 * rate] for i in range(0, len(stereo), 6 * rate))
     stream = Interleaved()
-    out = list(stream.blocks(blocks, lambda samples: []))
-    assert sum(len(b) for b in out) == Interleaved.seconds(12 * 60) * rate
-    gap = 31 * rate
-    starts = [(v // rate, length // rate, f // rate, c) for v, length, f, c in stream.stretches]
-    assert starts == [
-        (0, 300, 0, 0),
-        (331, 300, 0, 1),
-        (662, 300, 300, 0),
-        (993, 300, 300, 1),
-        (1324, 120, 600, 0),
-        (1475, 120, 600, 1),
-    ]
-    assert len(out[-1]) == gap
-    assert not out[-1].any()
+    out = np.concatenate(list(stream.blocks(blocks, speech_spans(300))))
+    assert sum(s.length for s in stream.spans) < 20 * rate  # 16 s of speech, not 24 minutes
+    assert len(out) < (20 + 6 * 31.5) * rate  # and a gap after each party's part
+    heard = {(s.channel, round(s.file_start / rate)) for s in stream.spans}
+    assert {(c, t) for c, t in heard} == said, heard  # hotwords.mp3 speaks from its start
+    assert [s.pair[0] // rate for s in stream.spans] == [0, 0, 300, 600]
+    for span in stream.spans:  # the stream holds the file's samples of that party
+        original = stereo[span.file_start : span.file_start + span.length, span.channel]
+        assert np.array_equal(out[span.start : span.start + span.length], original)
 
-    def at(virtual: float, text: str) -> Phrase:
-        return Phrase(virtual, virtual + 2.0, text, (Word(virtual, virtual + 1.0, f" {text}", 0.9),))
+    def at(span_index: int, offset: float, text: str) -> Phrase:
+        start = stream.spans[span_index].start / rate + offset
+        return Phrase(start - 0.1, start + 1.0, text, (Word(start, start + 0.5, f" {text}", 0.9),))
 
-    # decoded in the stream's order: the left stretch of a pair, then its right one
-    decoded = [
-        at(10, "l1"),
-        at(300.0 + 31 + 5, "r1"),
-        at(662 + 1, "l2"),
-        at(993 + 0.5, "r2"),
-        at(1324 + 100, "l3"),
-    ]
+    # decoded in the stream's order: the left party's speech of a part, then the right party's
+    decoded = [at(0, 1.0, "l1"), at(1, 0.5, "r1"), at(2, 2.0, "l2"), at(3, 0.2, "r2")]
     run = TranscriptionRun("en", 1.0, Interleaved.seconds(720), iter(decoded))
     call = split_call(run, stream, 720.0, "Оператор")
     phrases = list(call.phrases)
-    assert [(p.text, p.speaker, p.start) for p in phrases] == [
-        ("r1", "S2", 5.0),
-        ("l1", "S1", 10.0),
-        ("r2", "S2", 300.5),
-        ("l2", "S1", 301.0),
-        ("l3", "S1", 700.0),
-    ]
-    assert phrases[0].words[0].start == 5.0
+    first = {
+        t: min(s.file_start for s in stream.spans if round(s.file_start / rate) == t) / rate for _, t in said
+    }
+    assert [(p.text, p.speaker) for p in phrases] == [("l1", "S1"), ("r1", "S2"), ("l2", "S1"), ("r2", "S2")]
+    assert phrases[0].start == pytest.approx(first[10] + 1.0)
+    assert phrases[3].words[0].start == pytest.approx(first[650] + 0.2)
     assert [s.name for s in call.speakers] == ["Оператор", "Спикер 2"]
     assert call.progress.decoded == 720.0
-    assert stream.file_seconds(331 + 150) == pytest.approx(225.0)  # halfway through the right stretch

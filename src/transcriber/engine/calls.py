@@ -1,16 +1,17 @@
 """A stereo call transcribed by channel: each party on its own speech, the phrases merged in time.
 
-Each channel is silenced outside its party's speech (``channels.own_speech``: the VAD's speech without
-the other party's bleed), so the decoder spends nothing on the other side's turns and never writes the
-other party's words. Both parties go through one decoder as one stream (:class:`Interleaved`: five
-minutes of the left channel, a silence longer than Whisper's window, the same five minutes of the right
-channel, the silence, the next five minutes...), so its batches are full. :func:`split_call` puts the
-phrases back in the file's time, each with its speaker: ``S1`` for the left channel, ``S2`` for the
-right, in time order.
+Each channel's own speech is found (``channels.own_speech``: the VAD's speech without the other party's
+bleed), so the decoder never hears the other side's turns and never writes the other party's words.
+Both parties go through one decoder as one stream (:class:`Interleaved`: five minutes' worth of the
+left party's speech, a silence longer than Whisper's window, the same five minutes of the right
+party's, the silence, the next five minutes...), so its chunks are as full as the mixed call's and its
+batches too. :func:`split_call` puts the phrases back in the file's time, each with its speaker:
+``S1`` for the left channel, ``S2`` for the right, in time order.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Iterator
@@ -30,7 +31,8 @@ from transcriber.transcription import DecodeProgress, TranscriptionRun
 SPEAKERS = ("S1", "S2")  # left, right
 PAIR_SECONDS = 300.0  # the call is decoded in pairs of stretches of this much of each channel (and
 # each stretch's own speech and bleed are measured on it)
-GAP_SECONDS = 31.0  # silence between stretches: more than Whisper's 30 s window
+GAP_SECONDS = 31.0  # silence between the parties' speech: more than Whisper's 30 s window
+JOIN_SECONDS = 0.3  # silence between two stretches of one party's speech
 PAD_SECONDS = 0.15  # kept around each stretch of a party's speech (soft word edges)
 PROBE_SECONDS = 300.0  # how much of a call ``auto`` listens to before it decides
 
@@ -77,27 +79,47 @@ def split_decision(path: Path, channels: Channels, limits: DecodeLimits) -> tupl
     return kind == "split", why
 
 
-def _own(stereo: np.ndarray, channel: int, spans: SpeechSpans) -> np.ndarray:
+def own_spans(stereo: np.ndarray, channel: int, spans: SpeechSpans) -> list[tuple[int, int]]:
+    """Where ``channel`` of int16 ``stereo`` holds its own party's speech (samples, padded by
+    ``PAD_SECONDS``, overlapping pads joined)."""
     own = stereo[:, channel].astype(np.float32) / 32768.0
     other = stereo[:, 1 - channel].astype(np.float32) / 32768.0
-    keep = gated(spans(own), own_speech(own, other, bleed(own, other)))
-    out = np.zeros(len(stereo), dtype=np.int16)
     pad = int(PAD_SECONDS * RATE)
-    for start, end in keep:
-        a, b = max(0, start - pad), min(len(out), end + pad)
-        out[a:b] = stereo[a:b, channel]
+    out: list[tuple[int, int]] = []
+    for start, end in gated(spans(own), own_speech(own, other, bleed(own, other))):
+        a, b = max(0, start - pad), min(len(stereo), end + pad)
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
     return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of one party's speech in the stream: ``length`` samples from stream sample ``start``
+    are the file's from ``file_start`` on, of ``channel``; ``pair`` is the part of the call it is in."""
+
+    start: int
+    length: int
+    file_start: int
+    channel: int
+    pair: tuple[int, int]  # (file start, length) of its part of the call
 
 
 class Interleaved:
     """Both parties of a call as one mono stream for one decoder: for each ``PAIR_SECONDS`` of the call,
-    the left channel's own speech (silent elsewhere), ``GAP_SECONDS`` of silence, the right channel's,
-    the gap again. The gap is longer than Whisper's window, so no chunk or window spans two stretches,
-    and the decoder's batches hold both parties' chunks (two runs side by side decoded half-filled
-    batches: 1.41x the mixed call's time). ``stretches`` says where each stretch came from."""
+    the left party's speech alone (its stretches joined with ``JOIN_SECONDS`` of silence between them),
+    ``GAP_SECONDS`` of silence, the right party's, the gap again. The gap is longer than Whisper's
+    window, so no chunk or window holds both parties; within one party's speech the chunks are as full
+    as in the mixed call (the other party's turns are not there at all), and the decoder's batches hold
+    both parties' chunks. ``spans`` say where each stretch came from."""
 
     def __init__(self) -> None:
-        self.stretches: list[tuple[int, int, int, int]] = []  # (virtual start, length, file start, channel)
+        self.spans: list[Span] = []
+        self._starts: list[int] = []  # of the spans, for bisect
+        self._at = 0  # stream samples so far
+        self._file_at = 0
 
     def blocks(self, stereo: Iterator[np.ndarray], spans: SpeechSpans) -> Iterator[np.ndarray]:
         """The stream of the call's int16 stereo ``blocks`` as int16 mono blocks (``spans``: the VAD)."""
@@ -115,56 +137,71 @@ class Interleaved:
 
     @staticmethod
     def seconds(duration: float) -> float:
-        """How long the stream of a call of ``duration`` seconds is."""
+        """How long the stream of a call of ``duration`` seconds is at most."""
         pairs = max(1, math.ceil(duration / PAIR_SECONDS))
         return 2 * duration + 2 * pairs * GAP_SECONDS
 
-    def _pair(self, stereo: np.ndarray, spans: SpeechSpans) -> Iterator[np.ndarray]:
+    def _pair(self, stereo: np.ndarray, vad: SpeechSpans) -> Iterator[np.ndarray]:
+        join = np.zeros(int(JOIN_SECONDS * RATE), dtype=np.int16)
         gap = np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16)
-        file_start = self._file_at()
+        pair = (self._file_at, len(stereo))
         for channel in (0, 1):
-            virtual = self._virtual_at()
-            self.stretches.append((virtual, len(stereo), file_start, channel))
-            yield _own(stereo, channel, spans)
+            for a, b in own_spans(stereo, channel, vad):
+                self.spans.append(Span(self._at, b - a, self._file_at + a, channel, pair))
+                self._starts.append(self._at)
+                yield stereo[a:b, channel].copy()
+                yield join
+                self._at += b - a + len(join)
             yield gap
+            self._at += len(gap)
+        self._file_at += len(stereo)
 
-    def _virtual_at(self) -> int:
-        gap = int(GAP_SECONDS * RATE)
-        return sum(length + gap for _, length, _, _ in self.stretches)
-
-    def _file_at(self) -> int:
-        return sum(length for _, length, _, channel in self.stretches if channel == 1)
-
-    def locate(self, seconds: float) -> tuple[int, float, float]:
-        """The stretch (index) a point of the stream is in or after, and the file time of its start and
-        end; within a gap, the stretch before it."""
+    def locate(self, seconds: float) -> Span | None:
+        """The stretch a point of the stream is in, or the one before it (None before the first)."""
         at = seconds * RATE
-        index = max(0, next((i for i, s in enumerate(self.stretches) if s[0] > at), len(self.stretches)) - 1)
-        virtual, length, file_start, _ = self.stretches[index]
-        return index, (file_start - virtual) / RATE, (file_start + length) / RATE
+        index = bisect.bisect_right(self._starts, at) - 1
+        return self.spans[index] if index >= 0 else None
+
+    def file_time(self, seconds: float, *, starting: bool = False) -> tuple[float, str]:
+        """The file time of a point of the stream, and whose speech it is. A point between two stretches
+        is the end of the one before it, or, ``starting`` (where something begins), the start of the
+        next one."""
+        span = self.locate(seconds)
+        if span is None:
+            return (self.spans[0].file_start / RATE if self.spans else 0.0), SPEAKERS[0]
+        into = seconds * RATE - span.start
+        index = bisect.bisect_right(self._starts, seconds * RATE) - 1
+        if starting and into >= span.length and index + 1 < len(self.spans):
+            following = self.spans[index + 1]
+            return following.file_start / RATE, SPEAKERS[following.channel]
+        return (span.file_start + min(max(into, 0), span.length)) / RATE, SPEAKERS[span.channel]
 
     def file_seconds(self, seconds: float) -> float:
-        """Where the decoder is in the call: the file time reached in both channels (a pair counts as
-        done halfway once its left stretch is)."""
-        if not self.stretches:
+        """Where the decoder is in the call: a part of it counts as half done once its left party's
+        speech is decoded."""
+        span = self.locate(seconds)
+        if span is None:
             return 0.0
-        index = self.locate(seconds)[0]
-        virtual, length, file_start, channel = self.stretches[index]
-        into = min(max(seconds * RATE - virtual, 0), length) / max(length, 1)
-        return (file_start + (channel + into) / 2 * length) / RATE
+        start, length = span.pair
+        into = (self.file_time(seconds)[0] * RATE - start) / max(length, 1)
+        return (start + (span.channel + min(max(into, 0.0), 1.0)) / 2 * length) / RATE
 
 
-def placed(phrase: Phrase, shift: float, end: float, speaker: str) -> Phrase:
-    """``phrase`` from the stream's time to the file's (``shift`` seconds on, never past ``end``)."""
-
-    def moved(seconds: float) -> float:
-        return min(seconds + shift, end)
-
-    words = tuple(dataclasses.replace(w, start=moved(w.start), end=moved(w.end)) for w in phrase.words)
-    start = moved(phrase.start)
-    return dataclasses.replace(
-        phrase, start=start, end=max(start, moved(phrase.end)), words=words, speaker=speaker
+def placed(phrase: Phrase, stream: Interleaved) -> Phrase:
+    """``phrase`` from the stream's time to the file's: each word by its own time, the phrase from its
+    first word to its last (its own start and end when it has no words), its speaker the one whose
+    speech it starts in."""
+    words = tuple(
+        dataclasses.replace(
+            w, start=stream.file_time(w.start, starting=True)[0], end=stream.file_time(w.end)[0]
+        )
+        for w in phrase.words
     )
+    first = phrase.words[0].start if phrase.words else phrase.start
+    start, speaker = stream.file_time(first, starting=True)
+    end = words[-1].end if words else stream.file_time(phrase.end)[0]
+    words = tuple(dataclasses.replace(w, end=max(w.start, w.end)) for w in words)
+    return dataclasses.replace(phrase, start=start, end=max(start, end), words=words, speaker=speaker)
 
 
 def split_call(
@@ -194,12 +231,13 @@ def split_call(
         held: list[Phrase] = []
         pair = 0
         for phrase in run.phrases:
-            index, shift, end = stream.locate(phrase.start)
-            if index // 2 != pair and held:
+            span = stream.locate(phrase.start)
+            part = span.pair[0] if span is not None else 0
+            if part != pair and held:
                 yield from sorted(held, key=lambda p: p.start)
                 held = []
-            pair = index // 2
-            held.append(placed(phrase, shift, end, SPEAKERS[stream.stretches[index][3]]))
+            pair = part
+            held.append(placed(phrase, stream))
             update()
         yield from sorted(held, key=lambda p: p.start)
         update()
