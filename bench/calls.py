@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from kit.errors import BenchError
-from kit.load import add_child_options, run_child
+from kit.load import add_child_options, alternating_runs
 from kit.memory import status_kib
 from kit.report import save
 from kit.speech import real_clips
@@ -121,28 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             audio = work / "call.wav"
             reference, own = build_call(args.minutes, args.bleed, audio)
             print(f"{args.minutes:g} min call, bleed {args.bleed:g}, {args.model}:", flush=True)
-            runs = []
-            for index in range(args.runs):
-                for mode in MODES if index % 2 == 0 else MODES[::-1]:
-                    out = work / f"call-{mode}-{index}.json"
-                    command = [
-                        sys.executable,
-                        __file__,
-                        "--child",
-                        mode,
-                        "--audio",
-                        str(audio),
-                        "--out",
-                        str(out),
-                    ]
-                    command += ["--model", args.model, "--models-dir", str(work / "models")]
-                    print(f"  {mode:>5}, run {index + 1} ...", end=" ", flush=True)
-                    result = run_child(command, out, f"call {mode}")
-                    print(
-                        f"{result['wall_seconds']:.1f} s, peak {result['peak_rss_kib'] / 1024:,.0f} MiB",
-                        flush=True,
-                    )
-                    runs.append(result)
+            runs = alternating_runs(
+                __file__, MODES, args.runs, audio=audio, work=work, model=args.model, label="call"
+            )
     except (BenchError, ServiceError) as exc:
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2

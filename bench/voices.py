@@ -39,7 +39,7 @@ import numpy as np
 
 from kit.audio import decode_mono_16k, write_wav
 from kit.errors import BenchError
-from kit.load import add_child_options, run_child
+from kit.load import add_child_options, alternating_runs
 from kit.memory import status_kib
 from kit.paths import AUDIO_DIR
 from kit.report import save
@@ -233,25 +233,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             ModelCatalog(work / "models").prepare(args.model)
-            runs = []
-            for index in range(args.runs):
-                for mode in ("plain", "diarize") if index % 2 == 0 else ("diarize", "plain"):
-                    out = work / f"{mode}-{index}.json"
-                    command = [
-                        sys.executable,
-                        __file__,
-                        "--child",
-                        mode,
-                        "--audio",
-                        str(long),
-                        "--out",
-                        str(out),
-                    ]
-                    command += ["--model", args.model, "--models-dir", str(work / "models")]
-                    print(f"  {mode:>8}, run {index + 1} ...", end=" ", flush=True)
-                    result = run_child(command, out, f"voices {mode}")
-                    print(f"{result['wall_seconds']:.1f} s, speakers {result['speakers']}", flush=True)
-                    runs.append(result)
+            runs = alternating_runs(
+                __file__,
+                ("plain", "diarize"),
+                args.runs,
+                audio=long,
+                work=work,
+                model=args.model,
+                label="voices",
+            )
         except (BenchError, ServiceError) as exc:
             print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 2

@@ -17,8 +17,10 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +87,26 @@ def run_child(command: list[str], out: Path, label: str) -> dict[str, Any]:
     result["other_processes_cores"] = load.cores
     result["disturbed"] = " DISTURBED" if load.disturbed else ""
     return result
+
+
+def alternating_runs(
+    script: str, modes: Sequence[str], runs: int, *, audio: Path, work: Path, model: str, label: str
+) -> list[dict[str, Any]]:
+    """``runs`` rounds of every one of ``modes``, each run a child process of ``script`` (``--child
+    MODE``, the options of :func:`add_child_options`, ``--model``), the modes' order reversed every
+    other round; each run's time and peak memory printed as it ends. The children's results in order."""
+    results = []
+    for index in range(runs):
+        for mode in modes if index % 2 == 0 else list(modes)[::-1]:
+            out = work / f"{label}-{mode}-{index}.json"
+            command = [sys.executable, script, "--child", mode, "--audio", str(audio), "--out", str(out)]
+            command += ["--model", model, "--models-dir", str(work / "models")]
+            print(f"  {mode:>8}, run {index + 1} ...", end=" ", flush=True)
+            result = run_child(command, out, f"{label} {mode}")
+            peak = result["peak_rss_kib"] / 1024
+            print(f"{result['wall_seconds']:.1f} s, peak {peak:,.0f} MiB{result['disturbed']}", flush=True)
+            results.append(result)
+    return results
 
 
 # -- statistics -----------------------------------------------------------------------------------------
