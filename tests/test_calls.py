@@ -17,7 +17,14 @@ from transcriber.config import Settings
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, pcm_blocks
 from transcriber.domain import Phrase, Word
 from transcriber.engine import WhisperTranscriber
-from transcriber.engine.calls import Interleaved, split_call, split_decision, stereo_channels, stream_format
+from transcriber.engine.calls import (
+    Interleaved,
+    Span,
+    split_call,
+    split_decision,
+    stereo_channels,
+    stream_format,
+)
 from transcriber.engine.options import NARROWBAND_VAD_THRESHOLD, decode_options
 from transcriber.engine.segments import speech_spans
 from transcriber.model_catalog import ModelCatalog
@@ -215,7 +222,7 @@ def test_telephone_audio_gets_a_vad_threshold_that_hears_all_of_its_speech(tmp_p
 
 
 def test_a_calls_two_parties_go_through_one_stream_and_come_back_in_file_time() -> None:
-    """12 minutes of a call, three parts (5, 5 and 2 minutes): each party's speech alone in the stream,
+    """12 minutes of a call, three parts (about 5, 5 and 2 minutes): each party's speech alone in the stream,
     31 s of silence between the parties; words placed back in the file's time, each part's in order."""
     rate = SAMPLE_RATE
     clip = np.concatenate(list(pcm_blocks(repo_audio("hotwords.mp3"))))  # 4 s of speech
@@ -230,7 +237,8 @@ def test_a_calls_two_parties_go_through_one_stream_and_come_back_in_file_time() 
     assert len(out) < (20 + 6 * 31.5) * rate  # and a gap after each party's part
     heard = {(s.channel, round(s.file_start / rate)) for s in stream.spans}
     assert {(c, t) for c, t in heard} == said, heard  # hotwords.mp3 speaks from its start
-    assert [s.pair[0] // rate for s in stream.spans] == [0, 0, 300, 600]
+    # a part ends in the middle of the longest silence of its last 20 s (here all of them are silent)
+    assert [s.pair[0] // rate for s in stream.spans] == [0, 0, 290, 580]
     for span in stream.spans:  # the stream holds the file's samples of that party
         original = stereo[span.file_start : span.file_start + span.length, span.channel]
         assert np.array_equal(out[span.start : span.start + span.length], original)
@@ -252,3 +260,28 @@ def test_a_calls_two_parties_go_through_one_stream_and_come_back_in_file_time() 
     assert phrases[3].words[0].start == pytest.approx(first[650] + 0.2)
     assert [s.name for s in call.speakers] == ["Оператор", "Спикер 2"]
     assert call.progress.decoded == 720.0
+
+
+def test_a_phrase_over_two_turns_of_one_party_is_cut_between_them() -> None:
+    rate = SAMPLE_RATE
+    clip = np.concatenate(list(pcm_blocks(repo_audio("hotwords.mp3"))))
+    stereo = np.zeros((60 * rate, 2), dtype=np.int16)
+    for second in (5, 20):  # the left party speaks twice; the right one (silent here) would between
+        stereo[second * rate : second * rate + len(clip), 0] = clip
+    stream = Interleaved()
+    list(stream.blocks(iter([stereo]), speech_spans(300)))
+    first, second = (s for s in stream.spans if s.channel == 0)
+    assert second.start - (first.start + first.length) < rate  # side by side in the stream
+
+    def word(span: Span, offset: float, text: str) -> Word:
+        at = span.start / rate + offset
+        return Word(at, at + 0.4, f" {text}", 0.9)
+
+    words = (word(first, 1.0, "one"), word(first, 2.0, "two"), word(second, 0.5, "three"))
+    phrase = Phrase(words[0].start, words[-1].end, "one two three", words)
+    run = TranscriptionRun("en", 1.0, 60.0, iter([phrase]))
+    parts = list(split_call(run, stream, 60.0).phrases)
+    assert [(p.text, p.speaker) for p in parts] == [("one two", "S1"), ("three", "S1")]
+    assert parts[0].start == pytest.approx(first.file_start / rate + 1.0)
+    assert parts[1].start == pytest.approx(second.file_start / rate + 0.5)
+    assert parts[1].start > 19

@@ -29,6 +29,7 @@ EXPLAINED_DB = 6.0  # the copy is what a frame holds when removing it takes away
 FAINT_DB = 20.0  # without a measurable copy, a channel this far below the other is a faint bleed
 MIN_CORRELATION = 0.3  # a copy correlating less with the channel where the other party speaks is not one
 MAX_LAG_SECONDS = 0.05  # bleed arrives at most this late (an echo on the line)
+LAG_STEP = 4  # the lag is looked for at a quarter of the rate first
 DOMINATED_DB = 3.0  # bleed is measured where the other channel is this much louder than the channel
 MIN_DOMINATED_SECONDS = 1.0  # with less of such audio there is nothing to measure a copy on
 SAME_CORRELATION = 0.95  # channels correlated this much are one signal (a mono file stored as stereo)
@@ -95,15 +96,28 @@ def bleed(channel: np.ndarray, other: np.ndarray, max_lag: int = int(MAX_LAG_SEC
     if mask.sum() < MIN_DOMINATED_SECONDS * RATE:
         return Bleed(0.0, 0)
     x, y = channel[:n].astype(np.float64) * mask, other[:n].astype(np.float64)
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    spectrum = np.fft.rfft(x, size) * np.conj(np.fft.rfft(y, size))
-    correlation = np.fft.irfft(spectrum, size)[: max_lag + 1]  # sum x[t] * y[t - lag]
-    lag = int(np.argmax(np.abs(correlation)))
+    # the lag is searched at a quarter of the rate (FFTs a quarter as long), then refined at the full one
+    coarse = _strongest_lag(_decimated(x), _decimated(y), max_lag // LAG_STEP + 1) * LAG_STEP
+    lags = range(max(0, coarse - LAG_STEP), min(max_lag, coarse + LAG_STEP) + 1)
+    products = {lag: float(np.dot(x[lag:], y[: n - lag])) for lag in lags}  # sum x[t] * y[t - lag]
+    lag = max(products, key=lambda candidate: abs(products[candidate]))
     energy = float(np.dot(mask[lag:], np.square(y[: n - lag])))  # of the source over the masked frames
     own = float(np.dot(x, x))
     if energy <= 0 or own <= 0:
         return Bleed(0.0, 0)
-    return Bleed(float(correlation[lag]) / energy, lag, float(correlation[lag]) / np.sqrt(energy * own))
+    return Bleed(products[lag] / energy, lag, products[lag] / np.sqrt(energy * own))
+
+
+def _decimated(samples: np.ndarray) -> np.ndarray:
+    usable = len(samples) // LAG_STEP * LAG_STEP
+    return np.asarray(samples[:usable].reshape(-1, LAG_STEP).mean(axis=1))
+
+
+def _strongest_lag(x: np.ndarray, y: np.ndarray, max_lag: int) -> int:
+    """The lag (0..``max_lag``) at which ``sum x[t] * y[t - lag]`` is largest in size (by FFT)."""
+    size = 1 << int(np.ceil(np.log2(len(x) + max_lag + 1)))
+    spectrum = np.fft.rfft(x, size) * np.conj(np.fft.rfft(y, size))
+    return int(np.argmax(np.abs(np.fft.irfft(spectrum, size)[: max_lag + 1])))
 
 
 def envelope_db(samples: np.ndarray) -> np.ndarray:

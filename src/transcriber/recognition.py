@@ -113,7 +113,7 @@ class RecognitionSettings(BaseModel):
     """A stereo recording: `split` transcribes each channel on its own (a call recorded with each party
     on a channel), each phrase with its ``speaker`` (S1 left, S2 right); `mix` mixes the channels to
     mono; `auto` splits when the two channels are two parties (not one signal stored twice, neither
-    silent). Mono recordings are not affected. Splitting costs about 1.25x the mixed time
+    silent). Mono recordings are not affected. Splitting costs about 1.05-1.08x the mixed time
     (bench/calls.py)."""
 
     diarize: bool = Field(False, alias="WHISPER_DIARIZE")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +23,8 @@ import numpy as np
 
 from transcriber.channels import RATE, bleed, gated, layout, own_speech
 from transcriber.decoding import DecodeLimits, pcm_blocks
-from transcriber.domain import Phrase
-from transcriber.pieces import SpeechSpans
+from transcriber.domain import Phrase, Word
+from transcriber.pieces import SpeechSpans, cut_point
 from transcriber.recognition import Channels
 from transcriber.speakers import named, parse_names
 from transcriber.transcription import DecodeProgress, TranscriptionRun
@@ -32,6 +33,8 @@ SPEAKERS = ("S1", "S2")  # left, right
 PAIR_SECONDS = 300.0  # the call is decoded in pairs of stretches of this much of each channel (and
 # each stretch's own speech and bleed are measured on it)
 GAP_SECONDS = 31.0  # silence between the parties' speech: more than Whisper's 30 s window
+CUT_SEARCH_SECONDS = 20.0  # a part of the call ends in a silence found in its last this many seconds
+TURN_GAP_SECONDS = 1.0  # a phrase is cut where its words are this far apart in the file (phrasing's pause)
 JOIN_SECONDS = 0.3  # silence between two stretches of one party's speech
 PAD_SECONDS = 0.15  # kept around each stretch of a party's speech (soft word edges)
 PROBE_SECONDS = 300.0  # how much of a call ``auto`` listens to before it decides
@@ -123,16 +126,20 @@ class Interleaved:
 
     def blocks(self, stereo: Iterator[np.ndarray], spans: SpeechSpans) -> Iterator[np.ndarray]:
         """The stream of the call's int16 stereo ``blocks`` as int16 mono blocks (``spans``: the VAD)."""
-        size = int(PAIR_SECONDS * RATE)
+        size, search = int(PAIR_SECONDS * RATE), int(CUT_SEARCH_SECONDS * RATE)
         pending: list[np.ndarray] = []
         held = 0
         for block in stereo:
             pending.append(block)
             held += len(block)
             if held >= size:
-                yield from self._pair(np.concatenate(pending), spans)
-                pending, held = [], 0
-        if pending:
+                buffer = np.concatenate(pending)
+                # a part ends in the longest silence of both parties in its last seconds, not in a word
+                tail = buffer[size - search : size].astype(np.float32).mean(axis=1) / 32768.0
+                cut = size - search + cut_point(tail, spans)[0]
+                yield from self._pair(buffer[:cut], spans)
+                pending, held = [buffer[cut:]], len(buffer) - cut
+        if held:
             yield from self._pair(np.concatenate(pending), spans)
 
     @staticmethod
@@ -187,6 +194,35 @@ class Interleaved:
         return (start + (span.channel + min(max(into, 0.0), 1.0)) / 2 * length) / RATE
 
 
+def by_span(phrase: Phrase, stream: Interleaved) -> list[Phrase]:
+    """``phrase`` cut where its words go from one stretch of the stream to another that is
+    ``TURN_GAP_SECONDS`` or more later in the file (in the stream one party's turns are 0.3 s apart; in
+    the file the other party speaks between them)."""
+    if len(phrase.words) < 2:
+        return [phrase]
+    parts: list[list[Word]] = [[phrase.words[0]]]
+    span = stream.locate(phrase.words[0].start)
+    for before, word in itertools.pairwise(phrase.words):
+        here = stream.locate(word.start)
+        if here is not span:
+            gap = stream.file_time(word.start, starting=True)[0] - stream.file_time(before.end)[0]
+            if gap >= TURN_GAP_SECONDS:
+                parts.append([])
+            span = here
+        parts[-1].append(word)
+    if len(parts) == 1:
+        return [phrase]
+    out = []
+    for index, words in enumerate(parts):
+        start = phrase.start if index == 0 else words[0].start
+        end = phrase.end if index == len(parts) - 1 else words[-1].end
+        text = "".join(w.word for w in words).strip()
+        out.append(
+            dataclasses.replace(phrase, start=start, end=max(start, end), text=text, words=tuple(words))
+        )
+    return out
+
+
 def placed(phrase: Phrase, stream: Interleaved) -> Phrase:
     """``phrase`` from the stream's time to the file's: each word by its own time, the phrase from its
     first word to its last (its own start and end when it has no words), its speaker the one whose
@@ -237,7 +273,7 @@ def split_call(
                 yield from sorted(held, key=lambda p: p.start)
                 held = []
             pair = part
-            held.append(placed(phrase, stream))
+            held.extend(placed(part, stream) for part in by_span(phrase, stream))
             update()
         yield from sorted(held, key=lambda p: p.start)
         update()
