@@ -79,6 +79,10 @@ SERVICE_RU = {
     "ограничивает работу декодера; более плотный поток — 415 `audio_too_dense`",
     "TRANSCRIBE_LIMITS__MAX_PENDING_TASKS": "сколько задач может ждать в очереди; больше — 429 с `Retry-After`",
     "TRANSCRIBE_LIMITS__MIN_FREE_DISK_BYTES": "загрузка отклоняется (507), если на диске останется меньше",
+    "TRANSCRIBE_OPENAI__KEEPALIVE_SECONDS": "OpenAI-совместимый ответ в JSON, не готовый за это время, начинается "
+    "(статус 200) и поддерживается пробелом раз в столько секунд; ошибка после этого приходит в теле",
+    "TRANSCRIBE_OPENAI__MAX_WAIT_SECONDS": "сколько запрос `/v1/audio/...` ждёт свою задачу; потом 504 с номером "
+    "задачи, а задача продолжает выполняться в очереди",
 }
 """Russian descriptions of the service settings; ``--check`` fails when a setting has none."""
 

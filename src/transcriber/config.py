@@ -85,6 +85,21 @@ class LimitSettings(BaseModel):
     """Uploads are refused (507) when less than this would remain free on the data disk."""
 
 
+class OpenAISettings(BaseModel):
+    """The OpenAI-compatible endpoints (``/v1/audio/transcriptions``, ``/v1/audio/translations``)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    keepalive_seconds: float = Field(10.0, gt=0, le=300)
+    """A JSON answer not ready within this time is started (status 200) and kept alive with a space
+    every this many seconds until the task ends, so proxies and clients do not cut an idle connection;
+    a task that fails after that is reported in the body (``{"error": ...}``), not by the status."""
+
+    max_wait_seconds: float = Field(12 * 3600, gt=0)
+    """The longest a request waits for its task; after it the answer is 504 (or an error in the body)
+    with the task's id, and the task goes on in the queue (``/api/v1/status/{task_id}``)."""
+
+
 class Settings(BaseSettings):
     """Everything the service needs to run. Environment variables: ``TRANSCRIBE_<NAME>``, nested with
     ``__`` (``TRANSCRIBE_WORKER__CPU_THREADS=4``)."""
@@ -135,6 +150,7 @@ class Settings(BaseSettings):
 
     worker: WorkerSettings = WorkerSettings()
     limits: LimitSettings = LimitSettings()
+    openai: OpenAISettings = OpenAISettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -135,3 +135,21 @@ class InsufficientStorage(ServiceError):
     """The disk has no room for an upload."""
 
     code = "insufficient_storage"
+
+
+class TaskFailed(ServiceError):
+    """A task a client waits for (the OpenAI-compatible endpoints) failed; ``detail`` is its error."""
+
+    code = "task_failed"
+
+
+class TaskCancelled(Conflict):
+    """A task a client waits for was cancelled before it finished."""
+
+    code = "task_cancelled"
+
+
+class StillRunning(ServiceError):
+    """A task a client waits for is not finished within the wait's limit; it goes on in the queue."""
+
+    code = "still_running"

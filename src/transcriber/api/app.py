@@ -11,8 +11,21 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from transcriber import __version__, recognition
-from transcriber.api import access, docs, errors, events, exports, health, settings_routes, tasks, ui, uploads
+from transcriber.api import (
+    access,
+    docs,
+    errors,
+    events,
+    exports,
+    health,
+    openai_routes,
+    settings_routes,
+    tasks,
+    ui,
+    uploads,
+)
 from transcriber.api.limits import BodyLimitMiddleware
+from transcriber.api.openai_errors import OpenAIErrorMiddleware
 from transcriber.api.responses import UTF8JSONResponse
 from transcriber.api.security import (
     ApiKeyMiddleware,
@@ -96,8 +109,9 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
     )
     errors.install(app)
     docs.install(app)
-    # Middleware added last runs first: CORS answers preflights, then security headers wrap every
-    # answer, then the Host/Origin rule, the body limits and last the key check.
+    # Middleware added last runs first: the OpenAI routes' errors are reshaped whoever made them, CORS
+    # answers preflights, then security headers wrap every answer, then the Host/Origin rule, the body
+    # limits and last the key check.
     app.add_middleware(ApiKeyMiddleware, keyring=keyring, throttle=throttle, sessions=sessions)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(
@@ -114,7 +128,8 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-File-Name"],
         )
+    app.add_middleware(OpenAIErrorMiddleware)
 
-    for module in (uploads, tasks, exports, settings_routes, health, events, ui, access):
+    for module in (uploads, tasks, exports, settings_routes, health, events, ui, access, openai_routes):
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from transcriber import errors
+from transcriber.api import openai_errors
 from transcriber.api.responses import UTF8JSONResponse
 
 STATUS: list[tuple[type[errors.ServiceError], int]] = [
@@ -24,6 +25,8 @@ STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.EmptyUpload, 400),
     (errors.InvalidInput, 400),
     (errors.UnsupportedMedia, 415),
+    (errors.TaskFailed, 500),
+    (errors.StillRunning, 504),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.ModelUnavailable, 422),
@@ -65,11 +68,15 @@ def install(app: FastAPI) -> None:
         return UTF8JSONResponse(error_body("invalid_request", detail, errors=safe), status_code=422)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, _exc: Exception) -> UTF8JSONResponse:
+    async def _unexpected(request: Request, _exc: Exception) -> UTF8JSONResponse:
         # A bug, not the client's fault: still JSON, never a plain-text page; the traceback goes to the log.
-        return UTF8JSONResponse(
-            error_body("internal_error", "internal server error; see the server log"), status_code=500
-        )
+        # This answer is made outside every middleware, so the OpenAI routes' shape is given here.
+        message = "internal server error; see the server log"
+        if request.url.path.startswith(openai_errors.PREFIX):
+            return UTF8JSONResponse(
+                openai_errors.error_document(500, "internal_error", message), status_code=500
+            )
+        return UTF8JSONResponse(error_body("internal_error", message), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> UTF8JSONResponse:

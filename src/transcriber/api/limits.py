@@ -25,7 +25,15 @@ from transcriber.errors import RequestTimeout, TooLarge
 
 log = logging.getLogger(__name__)
 
-UPLOAD_PATHS = frozenset({"/api/v1/upload", "/api/v1/upload_raw", "/api/v1/transcribe"})
+UPLOAD_PATHS = frozenset(
+    {
+        "/api/v1/upload",
+        "/api/v1/upload_raw",
+        "/api/v1/transcribe",
+        "/v1/audio/transcriptions",
+        "/v1/audio/translations",
+    }
+)
 """Routes whose body is a file; every other body is a small JSON document."""
 
 

@@ -76,8 +76,15 @@ def filename_from_disposition(value: bytes) -> tuple[str, str | None]:
     return name, _decode_header(raw) if raw is not None else None
 
 
+MAX_FORM_FIELDS = 32
+"""Parts besides the file a form may have (OpenAI's form has seven kinds)."""
+MAX_FIELD_BYTES = 16 * 1024
+"""The longest text field of a form (a prompt is at most a few thousand characters)."""
+
+
 class FileFieldSink:
-    """Writes the first ``file`` part to an :class:`IncomingFile`, enforcing the size limit."""
+    """Writes the first ``file`` part to an :class:`IncomingFile`, enforcing the size limit; the other
+    text parts are kept in ``fields`` (at most :data:`MAX_FORM_FIELDS` of :data:`MAX_FIELD_BYTES`)."""
 
     def __init__(self, incoming: IncomingFile, max_bytes: int, guard: DiskGuard) -> None:
         self.incoming = incoming
@@ -85,7 +92,11 @@ class FileFieldSink:
         self.guard = guard
         self.filename: str | None = None
         self.found = False
+        self.fields: dict[str, list[str]] = {}
         self._in_file = False
+        self._field: str | None = None
+        self._value = bytearray()
+        self._field_count = 0
 
     def start_part(self, headers: dict[str, bytes]) -> None:
         field, filename = filename_from_disposition(headers.get("content-disposition", b""))
@@ -93,19 +104,40 @@ class FileFieldSink:
         if self._in_file:
             self.found = True
             self.filename = filename
+        elif field != FIELD and filename is None:  # a text field; other files are skipped, unread
+            self._field_count += 1
+            if self._field_count > MAX_FORM_FIELDS:
+                raise BadRequest(f"the form has more than {MAX_FORM_FIELDS} fields besides 'file'")
+            self._field = field
 
     def part_data(self, data: bytes) -> None:
         if self._in_file:
             write_limited(self.incoming, data, self.max_bytes, self.guard)
+        elif self._field is not None:
+            self._value += data
+            if len(self._value) > MAX_FIELD_BYTES:
+                raise BadRequest(f"the form field {self._field!r} is longer than {MAX_FIELD_BYTES} bytes")
 
     def end_part(self) -> None:
+        if self._field is not None:
+            self.fields.setdefault(self._field, []).append(_decode_header(bytes(self._value)))
         self._in_file = False
+        self._field = None
+        self._value.clear()
 
 
 async def receive_multipart(
     request: Request, *, store: SqlTaskStore, storage: UploadStorage, limits: LimitSettings
 ) -> UploadRecord:
     """Stream a multipart body's ``file`` field to disk, probe it, and register the upload."""
+    record, _fields = await receive_form(request, store=store, storage=storage, limits=limits)
+    return record
+
+
+async def receive_form(
+    request: Request, *, store: SqlTaskStore, storage: UploadStorage, limits: LimitSettings
+) -> tuple[UploadRecord, dict[str, list[str]]]:
+    """:func:`receive_multipart`, also giving the form's other fields (name -> values, in order)."""
     boundary = boundary_of(request.headers.get("content-type", ""))
     guard = open_guard(storage=storage, limits=limits)
     incoming = storage.incoming()
@@ -120,7 +152,7 @@ async def receive_multipart(
             raise BadRequest("the multipart body has no field named 'file'")
         with disk_errors():
             incoming.close()
-        return await run_in_threadpool(
+        record = await run_in_threadpool(
             receive_upload,
             store=store,
             storage=storage,
@@ -128,6 +160,7 @@ async def receive_multipart(
             incoming=incoming,
             filename=sink.filename,
         )
+        return record, sink.fields
     except ValueError as exc:  # python-multipart reports malformed bodies as ValueError subclasses
         incoming.discard()
         raise BadRequest(f"malformed multipart body: {exc}") from None
