@@ -79,6 +79,14 @@ SERVICE_RU = {
     "ограничивает работу декодера; более плотный поток — 415 `audio_too_dense`",
     "TRANSCRIBE_LIMITS__MAX_PENDING_TASKS": "сколько задач может ждать в очереди; больше — 429 с `Retry-After`",
     "TRANSCRIBE_LIMITS__MIN_FREE_DISK_BYTES": "загрузка отклоняется (507), если на диске останется меньше",
+    "TRANSCRIBE_WEBHOOKS__SECRET": "секрет подписи уведомлений, `whsec_…` (сделать: `transcriber webhook-secret`); без "
+    "него уведомления не отправляются, а `callback_url` задачи отклоняется",
+    "TRANSCRIBE_WEBHOOKS__URL": "куда сообщать о каждой задаче, если она не назвала свой `callback_url`",
+    "TRANSCRIBE_WEBHOOKS__ALLOWED_HOSTS": "хосты, на которые можно слать уведомления: имена и сети CIDR "
+    '(`["1c.example.local", "192.168.10.0/24"]`); пусто — только хост из `TRANSCRIBE_WEBHOOKS__URL`',
+    "TRANSCRIBE_WEBHOOKS__TIMEOUT_SECONDS": "сколько ждать ответа получателя на одну попытку; переадресации не выполняются",
+    "TRANSCRIBE_WEBHOOKS__RETRY_HOURS": "сколько часов повторять неподтверждённое уведомление (5 с, 30 с, 2 мин, "
+    "10 мин, 30 мин, дальше раз в 1–4 часа)",
     "TRANSCRIBE_OPENAI__KEEPALIVE_SECONDS": "OpenAI-совместимый ответ в JSON, не готовый за это время, начинается "
     "(статус 200) и поддерживается пробелом раз в столько секунд; ошибка после этого приходит в теле",
     "TRANSCRIBE_OPENAI__MAX_WAIT_SECONDS": "сколько запрос `/v1/audio/...` ждёт свою задачу; потом 504 с номером "

@@ -211,6 +211,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhook_secret(_args: argparse.Namespace) -> int:
+    from transcriber.webhooks.signing import new_secret
+
+    print(new_secret())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="transcriber", description="Self-hosted speech-to-text service")
     parser.add_argument("--version", action="version", version=__version__)
@@ -253,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(prepare)
     prepare.add_argument("name")
     models.set_defaults(func=cmd_models)
+
+    secret = sub.add_parser(
+        "webhook-secret", help="print a new signing secret for TRANSCRIBE_WEBHOOKS__SECRET (whsec_...)"
+    )
+    secret.set_defaults(func=cmd_webhook_secret)
     return parser
 
 

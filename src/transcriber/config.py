@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from transcriber.webhooks.signing import parse_secret
 
 
 class WorkerSettings(BaseModel):
@@ -100,6 +102,48 @@ class OpenAISettings(BaseModel):
     with the task's id, and the task goes on in the queue (``/api/v1/status/{task_id}``)."""
 
 
+class WebhookSettings(BaseModel):
+    """Notifications of finished tasks (Standard Webhooks), sent from the database's outbox."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    secret: SecretStr | None = None
+    """The signing secret, ``whsec_`` and base64 of 24 to 64 random bytes (``transcriber webhook-secret``
+    makes one); receivers verify ``webhook-signature`` with it. Without it no webhook is sent and a task's
+    ``callback_url`` is refused."""
+
+    url: str | None = None
+    """Where every task is announced unless it names its own ``callback_url``; empty: only tasks that
+    name one."""
+
+    allowed_hosts: list[str] = []
+    """Hosts a task's ``callback_url`` may point to: names (``erp.example.local``) and networks in CIDR
+    form (``10.0.0.0/8``: any name that resolves inside it, checked again at each delivery). Empty: only
+    the host of ``url``. Example: ``["1c.example.local", "192.168.10.0/24"]``."""
+
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    """How long one delivery may take (connecting at most half of it); redirects are never followed."""
+
+    retry_hours: float = Field(24.0, gt=0, le=24 * 30)
+    """How long a delivery the receiver does not accept (2xx) is retried: after 5 s, 30 s, 2 min, 10 min,
+    30 min, then every hour or two, until this time since the event; then it is marked failed."""
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            parse_secret(value.get_secret_value())  # its ValueError names what is wrong
+            return value
+        return None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("the default webhook URL starts with http:// or https://")
+        return value or None
+
+
 class Settings(BaseSettings):
     """Everything the service needs to run. Environment variables: ``TRANSCRIBE_<NAME>``, nested with
     ``__`` (``TRANSCRIBE_WORKER__CPU_THREADS=4``)."""
@@ -151,6 +195,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     limits: LimitSettings = LimitSettings()
     openai: OpenAISettings = OpenAISettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def resolved_database_url(self) -> str:

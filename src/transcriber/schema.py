@@ -177,3 +177,45 @@ ui_sessions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The outbox: one row per event to announce, written in the same transaction as the task's change of
+    # state, so no event is lost and none is sent for a change that did not happen. ``id`` is the
+    # Standard Webhooks ``webhook-id``: the same on every attempt, for the receiver to drop repeats.
+    Column("id", String(40), primary_key=True),
+    Column("task_id", String(36), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("event", String(40), nullable=False),
+    Column("url", Text, nullable=False),
+    # The JSON body, fixed when the event happened: every attempt sends (and signs) the same bytes.
+    Column("payload", Text, nullable=False),
+    # pending: to be sent at next_attempt_at (also the lease of the sender that took it); delivered;
+    # failed: given up at expires_at (NULL: the retry window after created_at; a redelivery sets it).
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    # Each try of a delivery, for the task's page: when, what the receiver answered, how long it took.
+    Column(
+        "delivery_id",
+        String(40),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("number", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.service.conftest import Parts
-from transcriber.config import WorkerSettings
+from transcriber.config import WebhookSettings, WorkerSettings
 from transcriber.domain import TaskStatus
 from transcriber.errors import BadRequest, Conflict, InvalidSettings, NotFound, QueueFull
 from transcriber.service import tasks
@@ -30,6 +30,7 @@ def _create(
         catalog=parts.catalog,
         baseline=parts.baseline,
         limits=parts.limits,
+        webhooks=WebhookSettings(),
         upload_id=upload_id,
         file_path=file_path,
         options=options or {},

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +24,7 @@ from transcriber.api import (
     tasks,
     ui,
     uploads,
+    webhook_routes,
 )
 from transcriber.api.limits import BodyLimitMiddleware
 from transcriber.api.openai_errors import OpenAIErrorMiddleware
@@ -41,6 +43,7 @@ from transcriber.model_catalog import ModelCatalog
 from transcriber.session_store import SqlSessionStore
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
+from transcriber.webhooks.sender import WebhookSender
 from transcriber.worker.supervisor import WorkerSupervisor
 
 log = logging.getLogger(__name__)
@@ -84,9 +87,16 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         )
         if supervisor is not None:
             supervisor.start()
+        sender = WebhookSender(store, settings.webhooks) if settings.webhooks.secret is not None else None
+        sending = asyncio.create_task(sender.run(), name="webhooks") if sender is not None else None
         try:
             yield
         finally:
+            if sending is not None and sender is not None:
+                sending.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sending
+                await sender.close()
             if supervisor is not None:
                 supervisor.stop()
             engine.dispose()
@@ -130,6 +140,18 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         )
     app.add_middleware(OpenAIErrorMiddleware)
 
-    for module in (uploads, tasks, exports, settings_routes, health, events, ui, access, openai_routes):
+    routers = (
+        uploads,
+        tasks,
+        webhook_routes,
+        exports,
+        settings_routes,
+        health,
+        events,
+        ui,
+        access,
+        openai_routes,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

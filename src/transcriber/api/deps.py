@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from transcriber.api.security import FailureThrottle, KeyRing
 from transcriber.api.state import app_state
-from transcriber.config import LimitSettings, Settings, WorkerSettings
+from transcriber.config import LimitSettings, Settings, WebhookSettings, WorkerSettings
 from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
 from transcriber.session_store import SqlSessionStore
@@ -48,6 +48,10 @@ async def _worker_settings(request: Request) -> WorkerSettings:
     return app_state(request.app).settings.worker
 
 
+async def _webhook_settings(request: Request) -> WebhookSettings:
+    return app_state(request.app).settings.webhooks
+
+
 async def _sessions(request: Request) -> SqlSessionStore:
     return app_state(request.app).sessions
 
@@ -68,6 +72,7 @@ BaselineDep = Annotated[RecognitionSettings, Depends(_baseline)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 LimitsDep = Annotated[LimitSettings, Depends(_limits)]
 WorkerSettingsDep = Annotated[WorkerSettings, Depends(_worker_settings)]
+WebhookSettingsDep = Annotated[WebhookSettings, Depends(_webhook_settings)]
 SessionsDep = Annotated[SqlSessionStore, Depends(_sessions)]
 KeyringDep = Annotated[KeyRing, Depends(_keyring)]
 ThrottleDep = Annotated[FailureThrottle, Depends(_throttle)]

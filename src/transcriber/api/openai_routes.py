@@ -92,20 +92,19 @@ async def _audio(
     upload, fields = await receive_form(request, store=store, storage=storage, limits=limits)
     try:
         wanted = openai_audio.parse_form(fields, task=task)
-        await run_in_threadpool(
+        options = await run_in_threadpool(
             tasks.admit_task,
             store=store,
             catalog=catalog,
             baseline=baseline,
             limits=limits,
+            webhooks=settings.webhooks,
             options=wanted.options,
         )
     except ServiceError:
         await run_in_threadpool(uploads.delete_upload, store=store, storage=storage, upload_id=upload.id)
         raise
-    created = await run_in_threadpool(
-        tasks.queue_task, store=store, upload_id=upload.id, options=wanted.options
-    )
+    created = await run_in_threadpool(tasks.queue_task, store=store, upload_id=upload.id, options=options)
     headers = {"X-Task-Id": created.id}
     limit = settings.openai.max_wait_seconds
     started = time.monotonic()

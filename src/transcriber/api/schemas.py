@@ -70,6 +70,13 @@ class TaskOptions(BaseModel):
         "call: the left channel's party first, e.g. Оператор,Клиент); default: the WHISPER_SPEAKER_NAMES "
         "setting, else Спикер 1, Спикер 2...",
     )
+    callback_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="Announce the task's end (task.completed, task.failed, task.cancelled) to this URL, "
+        "signed as Standard Webhooks says; its host must be among TRANSCRIBE_WEBHOOKS__ALLOWED_HOSTS; "
+        "default: TRANSCRIBE_WEBHOOKS__URL; empty: no webhook",
+    )
 
 
 class TranscribeParams(TaskOptions):

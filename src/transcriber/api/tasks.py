@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from transcriber.api.deps import BaselineDep, CatalogDep, LimitsDep, StorageDep, StoreDep, WorkerSettingsDep
+from transcriber.api.deps import (
+    BaselineDep,
+    CatalogDep,
+    LimitsDep,
+    StorageDep,
+    StoreDep,
+    WebhookSettingsDep,
+    WorkerSettingsDep,
+)
 from transcriber.api.presenters import created_task, task_out, task_page
 from transcriber.api.receiving import RAW_BODY, raw_file_name, receive_multipart, receive_raw
 from transcriber.api.schemas import (
@@ -34,6 +42,7 @@ def create_task(
     catalog: CatalogDep,
     baseline: BaselineDep,
     limits: LimitsDep,
+    webhooks: WebhookSettingsDep,
 ) -> CreatedTask:
     """Queue a task for an uploaded file. `file_path` must be a `stored_path` from `/api/v1/upload`;
     any other path is refused (400) and never read."""
@@ -43,6 +52,7 @@ def create_task(
         catalog=catalog,
         baseline=baseline,
         limits=limits,
+        webhooks=webhooks,
         upload_id=body.upload_id,
         file_path=body.file_path,
         options=body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True),
@@ -58,13 +68,16 @@ async def transcribe(
     catalog: CatalogDep,
     baseline: BaselineDep,
     limits: LimitsDep,
+    webhooks: WebhookSettingsDep,
     params: Annotated[TranscribeParams, Query()],
 ) -> CreatedTask:
     """Upload and create the task in one call: the file as the whole body (or multipart field
     `file`), the name in `?name=`, per-task options as query parameters. Options are checked
     before the file is received."""
     chosen = params.model_dump(exclude={"name"}, exclude_none=True)
-    tasks.admit_task(store=store, catalog=catalog, baseline=baseline, limits=limits, options=chosen)
+    chosen = tasks.admit_task(
+        store=store, catalog=catalog, baseline=baseline, limits=limits, webhooks=webhooks, options=chosen
+    )
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
         upload = await receive_multipart(request, store=store, storage=storage, limits=limits)
     else:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from transcriber import recognition, usability
-from transcriber.config import LimitSettings, WorkerSettings
+from transcriber.config import LimitSettings, WebhookSettings, WorkerSettings
 from transcriber.domain import Phrase, TaskStatus, Transcript, task_warnings
 from transcriber.errors import BadRequest, Conflict, InvalidSettings, ModelUnavailable, NotFound
 from transcriber.model_catalog import ModelCatalog
 from transcriber.recognition import RecognitionSettings
-from transcriber.service import queue
+from transcriber.service import callbacks, queue
 from transcriber.storage import UploadStorage
 from transcriber.store import QueueLoad, SqlTaskStore, TaskRecord, UploadRecord
 
@@ -73,8 +73,9 @@ def check_options(
     the option (``beam_size``, not ``WHISPER_BEAM``)."""
     # Two calls, not one: a bad saved setting keeps its WHISPER_* name, only the task's own are renamed.
     global_settings = recognition.layered(base=baseline, saved=store.get_settings())
+    recognising = {k: v for k, v in options.items() if k in recognition.TASK_OPTION_FIELDS}
     try:
-        recognition.layered(base=global_settings, task=recognition.task_overrides(options))
+        recognition.layered(base=global_settings, task=recognition.task_overrides(recognising))
     except InvalidSettings as exc:
         option = {
             str(recognition.RecognitionSettings.model_fields[f].alias): name
@@ -101,12 +102,15 @@ def admit_task(
     catalog: ModelCatalog,
     baseline: RecognitionSettings,
     limits: LimitSettings,
+    webhooks: WebhookSettings,
     options: Mapping[str, Any],
-) -> None:
-    """Everything a new task must pass before it is queued (or its file received): its options, then
-    the queue's limit."""
+) -> dict[str, Any]:
+    """Everything a new task must pass before it is queued (or its file received): its options, its
+    webhook, then the queue's limit. The options to queue it with (the default webhook applied)."""
     check_options(store=store, catalog=catalog, baseline=baseline, options=options)
+    admitted = callbacks.with_callback(options, webhooks)
     queue.admit(store=store, limits=limits)
+    return admitted
 
 
 def queue_task(*, store: SqlTaskStore, upload_id: str, options: Mapping[str, Any]) -> TaskRecord:
@@ -121,14 +125,17 @@ def create_task(
     catalog: ModelCatalog,
     baseline: RecognitionSettings,
     limits: LimitSettings,
+    webhooks: WebhookSettings,
     upload_id: str | None,
     file_path: str | None,
     options: Mapping[str, Any],
 ) -> TaskRecord:
     """Queue a task for an upload that is already stored; ``file_path`` is never read, only looked up."""
     upload = find_upload(store=store, storage=storage, upload_id=upload_id, file_path=file_path)
-    admit_task(store=store, catalog=catalog, baseline=baseline, limits=limits, options=options)
-    return queue_task(store=store, upload_id=upload.id, options=options)
+    admitted = admit_task(
+        store=store, catalog=catalog, baseline=baseline, limits=limits, webhooks=webhooks, options=options
+    )
+    return queue_task(store=store, upload_id=upload.id, options=admitted)
 
 
 def view_task(

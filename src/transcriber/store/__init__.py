@@ -7,6 +7,7 @@ facade, :class:`SqlTaskStore`, over one module per aggregate.
 
 from __future__ import annotations
 
+from transcriber.store.outbox import Attempt, Delivery, OutboxStore
 from transcriber.store.records import QueueLoad, TaskRecord, UploadRecord, WorkerRecord
 from transcriber.store.settings import SettingsStore
 from transcriber.store.speeds import SpeedStore
@@ -16,6 +17,8 @@ from transcriber.store.workers import WorkerStore
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "Attempt",
+    "Delivery",
     "QueueLoad",
     "SqlTaskStore",
     "TaskRecord",
@@ -24,5 +27,5 @@ __all__ = [
 ]
 
 
-class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, SpeedStore, WorkerStore):
+class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, SpeedStore, WorkerStore, OutboxStore):
     """All persistent state of the service. Thread-safe; one instance per process."""

@@ -20,6 +20,7 @@ from transcriber.errors import Conflict, NotFound
 from transcriber.speakers import renamed
 from transcriber.speakers import to_json as speakers_json
 from transcriber.store.base import ACTIVE, BACK_TO_PENDING, FINISHED
+from transcriber.store.outbox import announce
 from transcriber.store.queries import TaskQueries
 from transcriber.store.records import TaskRecord, words_json
 
@@ -36,7 +37,9 @@ class TaskTransitions(TaskQueries):
                 .values(status=TaskStatus.CANCELLED.value, finished_at=utcnow(), eta_seconds=None)
                 .returning(t.tasks.c.id)
             ).first()
-            if row is None:
+            if row is not None:
+                announce(conn, [row.id])
+            else:
                 status = conn.execute(select(t.tasks.c.status).where(t.tasks.c.id == task_id)).scalar()
                 if status is None:
                     raise NotFound(f"task {task_id} not found")
@@ -55,7 +58,9 @@ class TaskTransitions(TaskQueries):
                 .values(status=TaskStatus.CANCELLED.value, finished_at=utcnow())
                 .returning(t.tasks.c.id)
             )
-            return len(result.all())
+            cancelled = result.scalars().all()
+            announce(conn, cancelled)
+            return len(cancelled)
 
     def delete_task(self, task_id: str) -> None:
         """Delete a finished task and its phrases; a pending or running one must be cancelled first."""
@@ -66,6 +71,9 @@ class TaskTransitions(TaskQueries):
             if status not in FINISHED:
                 raise Conflict(f"task {task_id} is {status}; cancel it before deleting")
             conn.execute(delete(t.phrases).where(t.phrases.c.task_id == task_id))
+            deliveries = select(t.webhook_deliveries.c.id).where(t.webhook_deliveries.c.task_id == task_id)
+            conn.execute(delete(t.webhook_attempts).where(t.webhook_attempts.c.delivery_id.in_(deliveries)))
+            conn.execute(delete(t.webhook_deliveries).where(t.webhook_deliveries.c.task_id == task_id))
             conn.execute(delete(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status.in_(FINISHED)))
 
     def claim_next(self, worker_id: str) -> TaskRecord | None:
@@ -158,6 +166,8 @@ class TaskTransitions(TaskQueries):
             if done is None:
                 return False
             self._insert_phrases(conn, task_id, first_index, new_phrases)
+            if values.get("status") == TaskStatus.COMPLETED.value:
+                announce(conn, [task_id])
         return True
 
     @staticmethod
@@ -245,6 +255,8 @@ class TaskTransitions(TaskQueries):
                 .values(status=TaskStatus.FAILED.value, error=error, finished_at=utcnow(), eta_seconds=None)
                 .returning(t.tasks.c.id)
             ).first()
+            if done is not None:
+                announce(conn, [task_id])
         return done is not None
 
     def release_task(self, task_id: str, worker_id: str) -> bool:
@@ -313,6 +325,7 @@ class TaskTransitions(TaskQueries):
                 .scalars()
                 .all()
             )
+            announce(conn, failed)
             handled = [*failed, *requeued]
             if requeued:
                 conn.execute(delete(t.phrases).where(t.phrases.c.task_id.in_(requeued)))
