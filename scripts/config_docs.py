@@ -79,6 +79,10 @@ SERVICE_RU = {
     "ограничивает работу декодера; более плотный поток — 415 `audio_too_dense`",
     "TRANSCRIBE_LIMITS__MAX_PENDING_TASKS": "сколько задач может ждать в очереди; больше — 429 с `Retry-After`",
     "TRANSCRIBE_LIMITS__MIN_FREE_DISK_BYTES": "загрузка отклоняется (507), если на диске останется меньше",
+    "TRANSCRIBE_LIMITS__IDEMPOTENCY_HOURS": (
+        "сколько часов хранится первый ответ на запрос с заголовком `Idempotency-Key`: повтор с тем же "
+        "ключом получает ту же задачу или загрузку, а не вторую"
+    ),
 }
 """Russian descriptions of the service settings; ``--check`` fails when a setting has none."""
 
