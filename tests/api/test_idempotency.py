@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -127,6 +128,13 @@ def test_after_its_hours_a_key_is_new_again(harness: Harness, upload_id: str) ->
     assert later.json()["task_id"] != first["task_id"]
     assert tasks_total(harness) == 2
 
+    keys = t.idempotency_keys
+    with harness.services.store.engine.begin() as conn:  # an answer from two days ago, never retried
+        conn.execute(update(keys).values(created_at=utcnow() - timedelta(hours=48)))
+    assert harness.client.post(CREATE, json={"upload_id": upload_id}, headers=key()).status_code == 200
+    with harness.services.store.engine.connect() as conn:
+        assert len(conn.execute(select(keys.c.key)).all()) == 1  # purged by the next answered request
+
 
 def test_the_hours_are_a_setting(harness: Harness, upload_id: str) -> None:
     harness.services.settings.limits.idempotency_hours = 0.5
@@ -213,6 +221,28 @@ def test_a_retried_transcribe_creates_one_upload_and_one_task(harness: Harness, 
     new_key = harness.client.post(url, content=tone_wav.read_bytes(), headers=key())
     assert new_key.status_code == 429  # a new request is still admitted before its file is received
     assert uploads_count(harness) == 1
+
+
+def test_racing_retries_of_one_transcribe_make_one_task(harness: Harness, tone_wav: Path) -> None:
+    headers = key()
+    audio = tone_wav.read_bytes()
+    answers: list[tuple[int, dict[str, object]]] = []
+    start = threading.Barrier(6)
+
+    def send() -> None:
+        start.wait(timeout=10)
+        response = harness.client.post("/api/v1/transcribe?name=a.wav", content=audio, headers=headers)
+        answers.append((response.status_code, response.json()))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 6
+    assert {status for status, _ in answers} <= {200, 409}
+    assert len({str(body["task_id"]) for status, body in answers if status == 200}) == 1
+    assert (tasks_total(harness), uploads_count(harness), stored_files(harness)) == (1, 1, 1)
 
 
 def test_transcribe_waits_for_a_running_request_with_its_key_before_receiving(
