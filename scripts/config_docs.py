@@ -91,6 +91,10 @@ SERVICE_RU = {
     "(статус 200) и поддерживается пробелом раз в столько секунд; ошибка после этого приходит в теле",
     "TRANSCRIBE_OPENAI__MAX_WAIT_SECONDS": "сколько запрос `/v1/audio/...` ждёт свою задачу; потом 504 с номером "
     "задачи, а задача продолжает выполняться в очереди",
+    "TRANSCRIBE_LIMITS__IDEMPOTENCY_HOURS": (
+        "сколько часов хранится первый ответ на запрос с заголовком `Idempotency-Key`: повтор с тем же "
+        "ключом получает ту же задачу или загрузку, а не вторую"
+    ),
 }
 """Russian descriptions of the service settings; ``--check`` fails when a setting has none."""
 

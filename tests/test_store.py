@@ -23,7 +23,7 @@ from transcriber.db import MIGRATIONS_DIR, create_db_engine, migrate
 from transcriber.domain import Phrase, Speaker, TaskStatus, Word, WorkerState
 from transcriber.errors import Conflict, InvalidSpeaker, NotFound
 from transcriber.speakers import named
-from transcriber.store import MAX_ATTEMPTS, SqlTaskStore, TaskRecord
+from transcriber.store import MAX_ATTEMPTS, Claimed, IdempotencyState, SqlTaskStore, TaskRecord
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -803,3 +803,138 @@ def test_release_task_returns_it_without_counting_the_attempt(store: SqlTaskStor
     assert back is not None
     assert (back.status, back.attempts, back.progress, back.queue_position) == (TaskStatus.PENDING, 0, 0.0, 0)
     assert store.get_phrases(task.id) == []
+
+
+# -- idempotency keys -------------------------------------------------------------------------------
+
+IDEMPOTENCY_DAY = timedelta(hours=24)
+ABANDONED = timedelta(minutes=10)
+
+
+def claim_key(store: SqlTaskStore, key: str = "k1", *, scope: str = "", fingerprint: str = "f1") -> Claimed:
+    now = utcnow()
+    return store.claim_idempotency_key(
+        scope=scope,
+        key=key,
+        route="/api/v1/create_task",
+        fingerprint=fingerprint,
+        expired_before=now - IDEMPOTENCY_DAY,
+        abandoned_before=now - ABANDONED,
+    )
+
+
+def age_key(engine: Engine, key: str, by: timedelta) -> None:
+    """Make a key's row ``by`` older."""
+    keys = t.idempotency_keys
+    with engine.begin() as conn:
+        created = conn.execute(select(keys.c.created_at).where(keys.c.key == key)).scalar_one()
+        conn.execute(update(keys).where(keys.c.key == key).values(created_at=created - by))
+
+
+def test_a_new_key_is_claimed_and_a_second_claim_sees_the_first(store: SqlTaskStore) -> None:
+    first = claim_key(store)
+    assert first.claimed
+    assert first.record.state == IdempotencyState.PENDING
+    second = claim_key(store, fingerprint="f2")
+    assert not second.claimed
+    assert second.record.claim == first.record.claim
+    assert second.record.fingerprint == "f1"  # the row is left as the first request wrote it
+
+
+def test_finished_keys_keep_the_answer_and_released_ones_are_free_again(store: SqlTaskStore) -> None:
+    done = claim_key(store, "done").record
+    assert store.finish_idempotency_key(
+        scope="", key="done", claim=done.claim, status_code=200, response='{"task_id": "т1"}'
+    )
+    kept = claim_key(store, "done")
+    assert not kept.claimed
+    assert (kept.record.state, kept.record.status_code, kept.record.response) == (
+        IdempotencyState.DONE,
+        200,
+        '{"task_id": "т1"}',
+    )
+    failed = claim_key(store, "failed").record
+    store.release_idempotency_key(scope="", key="failed", claim=failed.claim)
+    assert store.find_idempotency_key(scope="", key="failed") is None
+    assert claim_key(store, "failed").claimed
+
+
+def test_only_the_holder_of_a_claim_may_finish_or_release_it(store: SqlTaskStore) -> None:
+    held = claim_key(store).record
+    assert not store.finish_idempotency_key(scope="", key="k1", claim="other", status_code=200, response="{}")
+    store.release_idempotency_key(scope="", key="k1", claim="other")
+    found = store.find_idempotency_key(scope="", key="k1")
+    assert found is not None
+    assert (found.claim, found.state) == (held.claim, IdempotencyState.PENDING)
+    assert store.finish_idempotency_key(scope="", key="k1", claim=held.claim, status_code=200, response="{}")
+    store.release_idempotency_key(scope="", key="k1", claim=held.claim)  # done: a release leaves it
+    assert store.find_idempotency_key(scope="", key="k1") is not None
+
+
+def test_keys_are_per_scope(store: SqlTaskStore) -> None:
+    assert claim_key(store, scope="1c").claimed
+    assert claim_key(store, scope="scripts").claimed
+    assert not claim_key(store, scope="1c").claimed
+
+
+def test_an_abandoned_claim_is_taken_over_and_its_old_holder_cannot_finish(
+    engine: Engine, store: SqlTaskStore
+) -> None:
+    old = claim_key(store).record
+    age_key(engine, "k1", ABANDONED / 2)
+    assert not claim_key(store).claimed  # still running, as far as anyone can tell
+    age_key(engine, "k1", ABANDONED)
+    new = claim_key(store, fingerprint="f2")
+    assert new.claimed
+    assert (new.record.claim != old.claim, new.record.fingerprint) == (True, "f2")
+    assert not store.finish_idempotency_key(
+        scope="", key="k1", claim=old.claim, status_code=200, response="{}"
+    )
+
+
+def test_an_answer_is_kept_for_its_day_then_the_key_is_new_and_purged(
+    engine: Engine, store: SqlTaskStore
+) -> None:
+    for key in ("old", "young"):
+        record = claim_key(store, key).record
+        store.finish_idempotency_key(scope="", key=key, claim=record.claim, status_code=200, response="{}")
+    age_key(engine, "old", IDEMPOTENCY_DAY - timedelta(minutes=1))
+    assert not claim_key(store, "old").claimed  # a done answer is not "abandoned" however old within its day
+    age_key(engine, "old", timedelta(minutes=2))
+    taken = claim_key(store, "old", fingerprint="f2")
+    assert taken.claimed
+    assert taken.record.state == IdempotencyState.PENDING
+    age_key(engine, "young", IDEMPOTENCY_DAY + timedelta(minutes=1))
+    assert store.purge_idempotency_keys(before=utcnow() - IDEMPOTENCY_DAY) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(t.idempotency_keys.c.key)).scalars().all() == ["old"]
+
+
+def test_concurrent_claims_of_one_key_give_it_to_exactly_one(
+    make_engine: Callable[[], Engine], store: SqlTaskStore
+) -> None:
+    stores = [SqlTaskStore(make_engine()) for _ in range(4)]
+    results: list[Claimed] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(stores))
+
+    def race(index: int) -> None:
+        try:
+            start.wait(timeout=10)
+            for n in range(20):
+                results.append(claim_key(stores[index], f"key-{n}", fingerprint=f"f{index}"))
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(results) == 80
+    for n in range(20):
+        mine = [r for r in results if r.record.key == f"key-{n}"]
+        winners = [r for r in mine if r.claimed]
+        assert len(winners) == 1
+        assert {r.record.claim for r in mine} == {winners[0].record.claim}

@@ -86,6 +86,11 @@ class LimitSettings(BaseModel):
     min_free_disk_bytes: int = Field(256 * 1024**2, ge=0)
     """Uploads are refused (507) when less than this would remain free on the data disk."""
 
+    idempotency_hours: float = Field(24.0, gt=0, le=24 * 30)
+    """How long the first answer to a request with an ``Idempotency-Key`` header is kept: a retry with the
+    same key and the same request within this time gets that answer again (the same task or upload)
+    instead of a second one."""
+
 
 class OpenAISettings(BaseModel):
     """The OpenAI-compatible endpoints (``/v1/audio/transcriptions``, ``/v1/audio/translations``)."""

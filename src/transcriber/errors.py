@@ -153,3 +153,25 @@ class StillRunning(ServiceError):
     """A task a client waits for is not finished within the wait's limit; it goes on in the queue."""
 
     code = "still_running"
+
+
+class InvalidIdempotencyKey(BadRequest):
+    """An ``Idempotency-Key`` header that is empty, too long or not printable ASCII."""
+
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyKeyInProgress(Conflict):
+    """Another request with the same ``Idempotency-Key`` is still running; retry after ``retry_after`` s."""
+
+    code = "idempotency_key_in_progress"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class IdempotencyKeyReused(ServiceError):
+    """An ``Idempotency-Key`` already answered a different request (another route, file or parameters)."""
+
+    code = "idempotency_key_reused"

@@ -219,3 +219,21 @@ webhook_attempts = Table(
     Column("error", Text, nullable=True),
     Column("duration_ms", Integer, nullable=False),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # Who sent the key: the API key's name, or "" when no keys are configured. Keys are per caller.
+    Column("scope", String(200), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("route", String(100), nullable=False),
+    # SHA-256 (hex) of what the request asked for: the route, its parameters, the uploaded bytes.
+    Column("fingerprint", String(64), nullable=False),
+    # pending: a request holds the key and is running; done: its response is below.
+    Column("state", String(10), nullable=False),
+    # Which request holds a pending key (a random token): only it may finish or release the claim.
+    Column("claim", String(32), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("response", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+)

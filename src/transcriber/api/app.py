@@ -136,7 +136,8 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-File-Name"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-File-Name", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After"],
         )
     app.add_middleware(OpenAIErrorMiddleware)
 

@@ -21,6 +21,7 @@ STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.BadRequest, 400),
     (errors.InvalidSettings, 422),
     (errors.InvalidSpeaker, 422),
+    (errors.IdempotencyKeyReused, 422),
     (errors.PathOutsideStorage, 400),
     (errors.EmptyUpload, 400),
     (errors.InvalidInput, 400),
@@ -52,7 +53,7 @@ def install(app: FastAPI) -> None:
     async def _service_error(_request: Request, exc: errors.ServiceError) -> UTF8JSONResponse:
         extra = {"key": exc.key} if isinstance(exc, errors.InvalidSettings) else {}
         headers = {}
-        if isinstance(exc, errors.QueueFull):
+        if isinstance(exc, errors.QueueFull | errors.IdempotencyKeyInProgress):
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, errors.Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"

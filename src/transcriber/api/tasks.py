@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
@@ -14,6 +15,13 @@ from transcriber.api.deps import (
     StoreDep,
     WebhookSettingsDep,
     WorkerSettingsDep,
+)
+from transcriber.api.idempotency import (
+    REPLAY_RESPONSES,
+    IdempotencyKeyHeader,
+    answer,
+    answer_upload,
+    idempotent_call,
 )
 from transcriber.api.presenters import created_task, task_out, task_page
 from transcriber.api.receiving import RAW_BODY, raw_file_name, receive_multipart, receive_raw
@@ -29,13 +37,14 @@ from transcriber.api.schemas import (
     TranscribeParams,
 )
 from transcriber.domain import TaskStatus
-from transcriber.service import tasks
+from transcriber.service import idempotency, tasks
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
 
-@router.post("/api/v1/create_task", response_model=CreatedTask)
+@router.post("/api/v1/create_task", response_model=CreatedTask, responses=REPLAY_RESPONSES)
 def create_task(
+    request: Request,
     body: CreateTaskIn,
     store: StoreDep,
     storage: StorageDep,
@@ -43,24 +52,33 @@ def create_task(
     baseline: BaselineDep,
     limits: LimitsDep,
     webhooks: WebhookSettingsDep,
-) -> CreatedTask:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Queue a task for an uploaded file. `file_path` must be a `stored_path` from `/api/v1/upload`;
     any other path is refused (400) and never read."""
-    task = tasks.create_task(
-        store=store,
-        storage=storage,
-        catalog=catalog,
-        baseline=baseline,
-        limits=limits,
-        webhooks=webhooks,
-        upload_id=body.upload_id,
-        file_path=body.file_path,
-        options=body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True),
-    )
-    return created_task(task)
+    call = idempotent_call(request, idempotency_key)
+
+    def create() -> dict[str, Any]:
+        task = tasks.create_task(
+            store=store,
+            storage=storage,
+            catalog=catalog,
+            baseline=baseline,
+            limits=limits,
+            webhooks=webhooks,
+            upload_id=body.upload_id,
+            file_path=body.file_path,
+            options=body.model_dump(exclude={"file_path", "upload_id"}, exclude_none=True),
+        )
+        return created_task(task).model_dump(mode="json")
+
+    asked = body.model_dump(mode="json", exclude_none=True)
+    return answer(idempotency.run_once(store=store, limits=limits, call=call, request=asked, action=create))
 
 
-@router.post("/api/v1/transcribe", response_model=CreatedTask, openapi_extra=RAW_BODY)
+@router.post(
+    "/api/v1/transcribe", response_model=CreatedTask, openapi_extra=RAW_BODY, responses=REPLAY_RESPONSES
+)
 async def transcribe(
     request: Request,
     store: StoreDep,
@@ -70,20 +88,40 @@ async def transcribe(
     limits: LimitsDep,
     webhooks: WebhookSettingsDep,
     params: Annotated[TranscribeParams, Query()],
-) -> CreatedTask:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Upload and create the task in one call: the file as the whole body (or multipart field
     `file`), the name in `?name=`, per-task options as query parameters. Options are checked
-    before the file is received."""
+    before the file is received (after it, for a retry that may get its first answer again)."""
+    call = idempotent_call(request, idempotency_key)
     chosen = params.model_dump(exclude={"name"}, exclude_none=True)
-    chosen = tasks.admit_task(
-        store=store, catalog=catalog, baseline=baseline, limits=limits, webhooks=webhooks, options=chosen
+    admit = partial(
+        tasks.admit_task,
+        store=store,
+        catalog=catalog,
+        baseline=baseline,
+        limits=limits,
+        webhooks=webhooks,
+        options=chosen,
     )
+    # A retry of an answered request is not refused for a queue that has filled up since.
+    admitted = not idempotency.may_replay(store=store, limits=limits, call=call)
+    options = admit() if admitted else chosen
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
         upload = await receive_multipart(request, store=store, storage=storage, limits=limits)
     else:
         filename = raw_file_name(request, params.name)
         upload = await receive_raw(request, store=store, storage=storage, limits=limits, filename=filename)
-    return created_task(tasks.queue_task(store=store, upload_id=upload.id, options=chosen))
+
+    def queue() -> dict[str, Any]:
+        queued = options if admitted else admit()
+        return created_task(tasks.queue_task(store=store, upload_id=upload.id, options=queued)).model_dump(
+            mode="json"
+        )
+
+    return await answer_upload(
+        request, call, upload, store=store, storage=storage, limits=limits, action=queue
+    )  # fmt: skip
 
 
 @router.get("/api/v1/status/{task_id}", response_model=TaskOut)

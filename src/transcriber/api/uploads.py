@@ -4,12 +4,13 @@ served back for playback in the browser."""
 from __future__ import annotations
 
 import mimetypes
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
 from transcriber.api.deps import LimitsDep, StorageDep, StoreDep
+from transcriber.api.idempotency import REPLAY_RESPONSES, IdempotencyKeyHeader, answer_upload, idempotent_call
 from transcriber.api.presenters import public_upload
 from transcriber.api.receiving import (
     MULTIPART_BODY,
@@ -49,25 +50,48 @@ def media_type_of(stored_name: str) -> str:
     return AUDIO_TYPES.get(ext) or mimetypes.guess_type(stored_name)[0] or "application/octet-stream"
 
 
-@router.post("/api/v1/upload", response_model=UploadOut, openapi_extra=MULTIPART_BODY)
-async def upload(request: Request, store: StoreDep, storage: StorageDep, limits: LimitsDep) -> UploadOut:
+@router.post(
+    "/api/v1/upload", response_model=UploadOut, openapi_extra=MULTIPART_BODY, responses=REPLAY_RESPONSES
+)
+async def upload(
+    request: Request,
+    store: StoreDep,
+    storage: StorageDep,
+    limits: LimitsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Upload an audio (or video) file as multipart field `file`. Returns `stored_path` for
     `/api/v1/create_task`. Unsupported content gets 415, an empty file 400, an oversized one 413.
     Bodies with LF-only line breaks (as the 1C draft in the original specification builds them)
     are accepted too."""
+    call = idempotent_call(request, idempotency_key)
     record = await receive_multipart(request, store=store, storage=storage, limits=limits)
-    return public_upload(record, storage=storage)
+    return await answer_upload(
+        request, call, record, store=store, storage=storage, limits=limits,
+        action=lambda: public_upload(record, storage=storage).model_dump(mode="json"),
+    )  # fmt: skip
 
 
-@router.post("/api/v1/upload_raw", response_model=UploadOut, openapi_extra=RAW_BODY)
+@router.post(
+    "/api/v1/upload_raw", response_model=UploadOut, openapi_extra=RAW_BODY, responses=REPLAY_RESPONSES
+)
 async def upload_raw(
-    request: Request, store: StoreDep, storage: StorageDep, limits: LimitsDep, name: FileName = None
-) -> UploadOut:
+    request: Request,
+    store: StoreDep,
+    storage: StorageDep,
+    limits: LimitsDep,
+    name: FileName = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Upload a file sent as the whole request body (no multipart), e.g. from 1C with
     `HTTPЗапрос.УстановитьИмяФайлаТела()`. The name comes from `?name=` or the `X-File-Name` header."""
+    call = idempotent_call(request, idempotency_key)
     filename = raw_file_name(request, name)
     record = await receive_raw(request, store=store, storage=storage, limits=limits, filename=filename)
-    return public_upload(record, storage=storage)
+    return await answer_upload(
+        request, call, record, store=store, storage=storage, limits=limits,
+        action=lambda: public_upload(record, storage=storage).model_dump(mode="json"),
+    )  # fmt: skip
 
 
 @router.get("/api/v1/uploads", response_model=UploadList)

@@ -10,6 +10,7 @@ knows nothing of HTTP: the routes parse a request, call one use case and present
 - :mod:`.queue`: the queue limit, the queue's load, and the ETA of a waiting task.
 - :mod:`.settings`: the recognition settings in force, and changing them.
 - :mod:`.health`: the workers and the health report (also streamed to the web UI).
+- :mod:`.idempotency`: an ``Idempotency-Key``'s first answer given again to a retry of the same request.
 
 Imports point one way: ``api -> service -> store/storage/engine/worker -> domain``. The worker does
 not import this package: the layering of settings it shares with it is ``recognition.layered``.

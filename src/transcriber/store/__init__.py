@@ -1,4 +1,5 @@
-"""The persistent task store: uploads, tasks, phrases, settings, speeds and workers on SQLAlchemy Core.
+"""The persistent task store: uploads, tasks, phrases, settings, speeds, workers and
+idempotency keys on SQLAlchemy Core.
 
 Every task state change is one atomic ``UPDATE ... WHERE status IN (...) RETURNING`` statement, so the
 API and any number of worker processes can share the database without read-modify-write races. One
@@ -7,6 +8,7 @@ facade, :class:`SqlTaskStore`, over one module per aggregate.
 
 from __future__ import annotations
 
+from transcriber.store.idempotency import Claimed, IdempotencyRecord, IdempotencyState, IdempotencyStore
 from transcriber.store.outbox import Attempt, Delivery, OutboxStore
 from transcriber.store.records import QueueLoad, TaskRecord, UploadRecord, WorkerRecord
 from transcriber.store.settings import SettingsStore
@@ -18,7 +20,10 @@ from transcriber.store.workers import WorkerStore
 __all__ = [
     "MAX_ATTEMPTS",
     "Attempt",
+    "Claimed",
     "Delivery",
+    "IdempotencyRecord",
+    "IdempotencyState",
     "QueueLoad",
     "SqlTaskStore",
     "TaskRecord",
@@ -27,5 +32,7 @@ __all__ = [
 ]
 
 
-class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, SpeedStore, WorkerStore, OutboxStore):
+class SqlTaskStore(
+    UploadStore, TaskTransitions, SettingsStore, SpeedStore, WorkerStore, OutboxStore, IdempotencyStore
+):
     """All persistent state of the service. Thread-safe; one instance per process."""
