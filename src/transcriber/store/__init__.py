@@ -1,4 +1,5 @@
-"""The persistent task store: uploads, tasks, phrases, settings, speeds and workers on SQLAlchemy Core.
+"""The persistent task store: uploads, tasks, phrases, settings, speeds, workers and monitoring figures
+on SQLAlchemy Core.
 
 Every task state change is one atomic ``UPDATE ... WHERE status IN (...) RETURNING`` statement, so the
 API and any number of worker processes can share the database without read-modify-write races. One
@@ -7,9 +8,17 @@ facade, :class:`SqlTaskStore`, over one module per aggregate.
 
 from __future__ import annotations
 
-from transcriber.store.records import QueueLoad, TaskRecord, UploadRecord, WorkerRecord
+from transcriber.store.records import (
+    QueueLoad,
+    QueueStats,
+    RealtimeFactors,
+    TaskRecord,
+    UploadRecord,
+    WorkerRecord,
+)
 from transcriber.store.settings import SettingsStore
 from transcriber.store.speeds import SpeedStore
+from transcriber.store.stats import StatsStore
 from transcriber.store.transitions import MAX_ATTEMPTS, TaskTransitions
 from transcriber.store.uploads import UploadStore
 from transcriber.store.workers import WorkerStore
@@ -17,6 +26,8 @@ from transcriber.store.workers import WorkerStore
 __all__ = [
     "MAX_ATTEMPTS",
     "QueueLoad",
+    "QueueStats",
+    "RealtimeFactors",
     "SqlTaskStore",
     "TaskRecord",
     "UploadRecord",
@@ -24,5 +35,5 @@ __all__ = [
 ]
 
 
-class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, SpeedStore, WorkerStore):
+class SqlTaskStore(UploadStore, TaskTransitions, SettingsStore, SpeedStore, WorkerStore, StatsStore):
     """All persistent state of the service. Thread-safe; one instance per process."""
