@@ -79,6 +79,9 @@ SERVICE_RU = {
     "ограничивает работу декодера; более плотный поток — 415 `audio_too_dense`",
     "TRANSCRIBE_LIMITS__MAX_PENDING_TASKS": "сколько задач может ждать в очереди; больше — 429 с `Retry-After`",
     "TRANSCRIBE_LIMITS__MIN_FREE_DISK_BYTES": "загрузка отклоняется (507), если на диске останется меньше",
+    "TRANSCRIBE_METRICS__ENABLED": "отдавать метрики Prometheus на `GET /metrics` (с ключом API, если ключи заданы)",
+    "TRANSCRIBE_METRICS__BIND": "ещё и отдельный адрес `host:port` с теми же метриками БЕЗ ключа "
+    "(для Prometheus в сети мониторинга); пусто — нет",
 }
 """Russian descriptions of the service settings; ``--check`` fails when a setting has none."""
 

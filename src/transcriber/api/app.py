@@ -5,14 +5,28 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from transcriber import __version__, recognition
-from transcriber.api import access, docs, errors, events, exports, health, settings_routes, tasks, ui, uploads
+from transcriber.api import (
+    access,
+    docs,
+    errors,
+    events,
+    exports,
+    health,
+    metrics,
+    settings_routes,
+    tasks,
+    ui,
+    uploads,
+)
 from transcriber.api.limits import BodyLimitMiddleware
+from transcriber.api.metrics import StoreCollector, build_registry, metrics_listener, store_metrics
+from transcriber.api.request_metrics import RequestMetricsMiddleware, request_histogram
 from transcriber.api.responses import UTF8JSONResponse
 from transcriber.api.security import (
     ApiKeyMiddleware,
@@ -46,6 +60,7 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
     inline_keys = settings.api_keys.get_secret_value() if settings.api_keys else None
     keyring = KeyRing(inline_keys, settings.api_keys_file)
     throttle = FailureThrottle()
+    registry = build_registry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,16 +82,19 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
                 sessions=SqlSessionStore(engine),
                 keyring=keyring,
                 throttle=throttle,
+                metrics=registry,
             ),
         )
-        if supervisor is not None:
-            supervisor.start()
-        try:
-            yield
-        finally:
+        # Closed in reverse: the worker stops, then the metrics listener, then the database.
+        with ExitStack() as serving:
+            serving.callback(engine.dispose)
+            if settings.metrics.enabled:
+                serving.enter_context(store_metrics(registry, StoreCollector(store, settings.worker)))
+                serving.enter_context(metrics_listener(registry, settings.metrics.address))
             if supervisor is not None:
-                supervisor.stop()
-            engine.dispose()
+                supervisor.start()
+                serving.callback(supervisor.stop)
+            yield
 
     def sessions() -> SqlSessionStore | None:
         """The web UI's sessions, once the lifespan has opened the database."""
@@ -96,8 +114,9 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
     )
     errors.install(app)
     docs.install(app)
-    # Middleware added last runs first: CORS answers preflights, then security headers wrap every
-    # answer, then the Host/Origin rule, the body limits and last the key check.
+    # Middleware added last runs first: the latency measure sees every answer, CORS answers preflights,
+    # then security headers wrap every answer, then the Host/Origin rule, the body limits and last the
+    # key check.
     app.add_middleware(ApiKeyMiddleware, keyring=keyring, throttle=throttle, sessions=sessions)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(
@@ -114,7 +133,10 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-File-Name"],
         )
+    if settings.metrics.enabled:
+        app.add_middleware(RequestMetricsMiddleware, histogram=request_histogram(registry))
 
-    for module in (uploads, tasks, exports, settings_routes, health, events, ui, access):
+    routers = [uploads, tasks, exports, settings_routes, health, events, ui, access]
+    for module in [*routers, metrics] if settings.metrics.enabled else routers:
         app.include_router(module.router)
     return app
