@@ -9,14 +9,18 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from pydantic import SecretStr
 
 from tests.conftest import FakeTranscriber, Harness
 from transcriber.api import create_app
+from transcriber.api.metrics import StoreCollector
 from transcriber.api.state import app_state
-from transcriber.config import MetricsSettings, Settings
+from transcriber.config import MetricsSettings, Settings, WorkerSettings
+from transcriber.db import create_db_engine
+from transcriber.store import SqlTaskStore
 
 KEY = "k3y-for-metrics-0123456789"
 
@@ -177,3 +181,15 @@ def test_the_listener_address_must_be_host_and_port(bind: str) -> None:
         MetricsSettings(bind=bind)
     assert MetricsSettings(bind="[::1]:9464").address == ("::1", 9464)
     assert MetricsSettings().address is None
+
+
+def test_a_database_that_does_not_answer_leaves_its_families_out(tmp_path: Path) -> None:
+    engine = create_db_engine("sqlite:///" + str(tmp_path / "empty.db"))  # no tables: every query fails
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(SqlTaskStore(engine), WorkerSettings()))
+    try:
+        metrics = scrape(generate_latest(registry).decode())
+    finally:
+        engine.dispose()
+    assert metrics == {"transcriber_database_up": metrics["transcriber_database_up"]}
+    assert value(metrics["transcriber_database_up"]) == 0
