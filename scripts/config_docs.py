@@ -95,6 +95,9 @@ SERVICE_RU = {
         "сколько часов хранится первый ответ на запрос с заголовком `Idempotency-Key`: повтор с тем же "
         "ключом получает ту же задачу или загрузку, а не вторую"
     ),
+    "TRANSCRIBE_METRICS__ENABLED": "отдавать метрики Prometheus на `GET /metrics` (с ключом API, если ключи заданы)",
+    "TRANSCRIBE_METRICS__BIND": "ещё и отдельный адрес `host:port` с теми же метриками БЕЗ ключа "
+    "(для Prometheus в сети мониторинга); пусто — нет",
 }
 """Russian descriptions of the service settings; ``--check`` fails when a setting has none."""
 

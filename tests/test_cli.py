@@ -77,3 +77,22 @@ def test_serve_says_how_exposed_it_is(
     assert [(r.levelname, words in r.getMessage()) for r in caplog.records] == [(level, True)]
     if keys:
         assert keys not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("bind", "warned"), [("127.0.0.1:9464", False), ("[::1]:9464", False), ("0.0.0.0:9464", True)]
+)
+def test_serve_warns_of_metrics_open_to_other_machines(
+    caplog: pytest.LogCaptureFixture, bind: str, warned: bool
+) -> None:
+    from pydantic import SecretStr
+
+    from transcriber.cli import _warn_about_exposure
+    from transcriber.config import MetricsSettings, Settings
+
+    settings = Settings(api_keys=SecretStr("ci:0123456789abcdef0123"), metrics=MetricsSettings(bind=bind))
+    with caplog.at_level("INFO", logger="transcriber"):
+        _warn_about_exposure(settings)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert bool(warnings) == warned
+    assert all("TRANSCRIBE_METRICS__BIND" in w for w in warnings)

@@ -938,3 +938,58 @@ def test_concurrent_claims_of_one_key_give_it_to_exactly_one(
         winners = [r for r in mine if r.claimed]
         assert len(winners) == 1
         assert {r.record.claim for r in mine} == {winners[0].record.claim}
+
+
+# -- monitoring figures -------------------------------------------------------------------------------
+
+
+def test_queue_stats_count_the_pending_tasks_and_the_oldest(engine: Engine, store: SqlTaskStore) -> None:
+    empty = store.queue_stats()
+    assert (empty.depth, empty.audio_seconds, empty.oldest_created_at) == (0, 0.0, None)
+    first, second, _third = add_tasks(store, 3)
+    with engine.begin() as conn:
+        conn.execute(
+            update(t.tasks).where(t.tasks.c.id == first).values(created_at=utcnow() - timedelta(hours=1))
+        )
+    assert store.claim_next("w1") is not None  # takes the oldest: `first`
+    stats = store.queue_stats()
+    assert (stats.depth, stats.audio_seconds) == (2, 5.0)
+    assert stats.oldest_created_at == get(store, second).created_at
+    assert stats.oldest_created_at is not None
+    assert stats.oldest_created_at.tzinfo is not None
+    assert get(store, first).status == TaskStatus.IN_PROGRESS
+
+
+def test_completed_audio_seconds_sum_only_completed_tasks(store: SqlTaskStore) -> None:
+    assert store.completed_audio_seconds() == 0.0
+    upload_id = add_upload(store)
+    _completed(store, upload_id, model="base", device="cpu", audio=100.0, wall=10.0)
+    _completed(store, upload_id, model="base", device="cuda", audio=20.5, wall=1.0)
+    failed = store.create_task(upload_id=upload_id, options={})
+    assert store.claim_next("w1") is not None
+    assert store.save_progress(failed.id, "w1", progress=0.5, eta_seconds=None, first_index=0, duration=9.0)
+    assert store.fail_task(failed.id, "w1", "broken")
+    store.create_task(upload_id=upload_id, options={})  # pending
+    assert store.completed_audio_seconds() == pytest.approx(120.5)
+
+
+def test_realtime_factors_are_bucketed_per_model_and_device(store: SqlTaskStore) -> None:
+    upload_id = add_upload(store)
+    bounds = (0.1, 0.5, 1.0)
+    assert store.realtime_factors(bounds) == []
+    _completed(store, upload_id, model="base", device="cpu", audio=100.0, wall=9.0)  # 0.09
+    _completed(store, upload_id, model="base", device="cpu", audio=100.0, wall=30.0)  # 0.3
+    _completed(store, upload_id, model="base", device="cpu", audio=10.0, wall=20.0)  # 2.0: over every bound
+    _completed(store, upload_id, model="large-v3", device="cuda", audio=100.0, wall=5.0)  # 0.05
+    # a task completed without the settings it ran with (before they were recorded) still counts
+    task = store.create_task(upload_id=upload_id, options={})
+    assert store.claim_next("w1") is not None
+    assert store.complete_task(task.id, "w1", first_index=0, language="en", duration=4.0)
+    by_engine = {(f.model, f.device): f for f in store.realtime_factors(bounds)}
+    assert set(by_engine) == {("base", "cpu"), ("large-v3", "cuda"), ("unknown", "unknown")}
+    base = by_engine["base", "cpu"]
+    assert base.counts == (1, 1, 0, 1)
+    assert base.total == pytest.approx(0.09 + 0.3 + 2.0, abs=1e-4)
+    assert by_engine["large-v3", "cuda"].counts == (1, 0, 0, 0)
+    assert by_engine["large-v3", "cuda"].total == pytest.approx(0.05, abs=1e-4)
+    assert sum(by_engine["unknown", "unknown"].counts) == 1

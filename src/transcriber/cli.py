@@ -58,6 +58,14 @@ def _warn_about_exposure(settings: Settings) -> None:
             settings.host,
             settings.port,
         )
+    metrics = settings.metrics.address if settings.metrics.enabled else None
+    if metrics is not None and metrics[0] not in LOOPBACK:
+        log.warning(
+            "metrics WITHOUT a key on %s (TRANSCRIBE_METRICS__BIND): host names, models and the amount of "
+            "work are visible to anyone who can reach port %d; allow only the monitoring network to it",
+            settings.metrics.bind,
+            metrics[1],
+        )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

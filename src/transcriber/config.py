@@ -149,6 +149,43 @@ class WebhookSettings(BaseModel):
         return value or None
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus metrics: ``GET /metrics`` behind the API key, and a listener without one."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    enabled: bool = True
+    """Serve ``GET /metrics`` (Prometheus text format; it needs an API key when keys are configured) and
+    measure the HTTP requests' latency."""
+
+    bind: str = ""
+    """Also serve the same metrics WITHOUT a key on a separate listener, ``host:port`` (e.g.
+    ``127.0.0.1:9464``, ``[::1]:9464``), for a scraper that cannot send a key: expose it only to the
+    monitoring network. Empty: no separate listener."""
+
+    @field_validator("bind")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            bind_address(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """The separate listener's host and port; None without one."""
+        return bind_address(self.bind) if self.bind else None
+
+
+def bind_address(text: str) -> tuple[str, int]:
+    """``host:port`` (an IPv6 host in brackets) as a host and a port; ValueError if it is not one."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not host:port (e.g. 127.0.0.1:9464 or [::1]:9464)")
+    return host, int(port)
+
+
 class Settings(BaseSettings):
     """Everything the service needs to run. Environment variables: ``TRANSCRIBE_<NAME>``, nested with
     ``__`` (``TRANSCRIBE_WORKER__CPU_THREADS=4``)."""
@@ -201,6 +238,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     openai: OpenAISettings = OpenAISettings()
     webhooks: WebhookSettings = WebhookSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -40,6 +40,7 @@ PROTECTED = [
     ("GET", "/export/x.txt"),
     ("GET", "/api/v1/uploads/x/audio"),
     ("GET", "/api/v1/events"),
+    ("GET", "/metrics"),
 ]
 
 

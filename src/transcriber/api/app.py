@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import ExitStack, asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,6 +19,7 @@ from transcriber.api import (
     events,
     exports,
     health,
+    metrics,
     openai_routes,
     settings_routes,
     tasks,
@@ -27,7 +28,9 @@ from transcriber.api import (
     webhook_routes,
 )
 from transcriber.api.limits import BodyLimitMiddleware
+from transcriber.api.metrics import StoreCollector, build_registry, metrics_listener, store_metrics
 from transcriber.api.openai_errors import OpenAIErrorMiddleware
+from transcriber.api.request_metrics import RequestMetricsMiddleware, request_histogram
 from transcriber.api.responses import UTF8JSONResponse
 from transcriber.api.security import (
     ApiKeyMiddleware,
@@ -62,6 +65,7 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
     inline_keys = settings.api_keys.get_secret_value() if settings.api_keys else None
     keyring = KeyRing(inline_keys, settings.api_keys_file)
     throttle = FailureThrottle()
+    registry = build_registry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,23 +87,28 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
                 sessions=SqlSessionStore(engine),
                 keyring=keyring,
                 throttle=throttle,
+                metrics=registry,
             ),
         )
-        if supervisor is not None:
-            supervisor.start()
-        sender = WebhookSender(store, settings.webhooks) if settings.webhooks.secret is not None else None
-        sending = asyncio.create_task(sender.run(), name="webhooks") if sender is not None else None
-        try:
-            yield
-        finally:
-            if sending is not None and sender is not None:
-                sending.cancel()
-                with suppress(asyncio.CancelledError):
-                    await sending
-                await sender.close()
+        # Closed in reverse: the worker stops, then the metrics listener, then the database.
+        with ExitStack() as serving:
+            serving.callback(engine.dispose)
+            if settings.metrics.enabled:
+                serving.enter_context(store_metrics(registry, StoreCollector(store, settings.worker)))
+                serving.enter_context(metrics_listener(registry, settings.metrics.address))
             if supervisor is not None:
-                supervisor.stop()
-            engine.dispose()
+                supervisor.start()
+                serving.callback(supervisor.stop)
+            sender = WebhookSender(store, settings.webhooks) if settings.webhooks.secret is not None else None
+            sending = asyncio.create_task(sender.run(), name="webhooks") if sender is not None else None
+            try:
+                yield
+            finally:
+                if sending is not None and sender is not None:
+                    sending.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await sending
+                    await sender.close()
 
     def sessions() -> SqlSessionStore | None:
         """The web UI's sessions, once the lifespan has opened the database."""
@@ -119,9 +128,9 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
     )
     errors.install(app)
     docs.install(app)
-    # Middleware added last runs first: the OpenAI routes' errors are reshaped whoever made them, CORS
-    # answers preflights, then security headers wrap every answer, then the Host/Origin rule, the body
-    # limits and last the key check.
+    # Middleware added last runs first: the latency measure sees every answer, the OpenAI routes' errors
+    # are reshaped whoever made them, CORS answers preflights, then security headers wrap every answer,
+    # then the Host/Origin rule, the body limits and last the key check.
     app.add_middleware(ApiKeyMiddleware, keyring=keyring, throttle=throttle, sessions=sessions)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(
@@ -140,8 +149,10 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
             expose_headers=["Idempotent-Replayed", "Retry-After"],
         )
     app.add_middleware(OpenAIErrorMiddleware)
+    if settings.metrics.enabled:
+        app.add_middleware(RequestMetricsMiddleware, histogram=request_histogram(registry))
 
-    routers = (
+    routers = [
         uploads,
         tasks,
         webhook_routes,
@@ -152,7 +163,7 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         ui,
         access,
         openai_routes,
-    )
-    for module in routers:
+    ]
+    for module in [*routers, metrics] if settings.metrics.enabled else routers:
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry
 
 from transcriber.api.security import FailureThrottle, KeyRing
 from transcriber.api.state import app_state
@@ -64,6 +65,10 @@ async def _throttle(request: Request) -> FailureThrottle:
     return app_state(request.app).throttle
 
 
+async def _metrics(request: Request) -> CollectorRegistry:
+    return app_state(request.app).metrics
+
+
 StoreDep = Annotated[SqlTaskStore, Depends(_store)]
 StorageDep = Annotated[UploadStorage, Depends(_storage)]
 CatalogDep = Annotated[ModelCatalog, Depends(_catalog)]
@@ -76,3 +81,5 @@ WebhookSettingsDep = Annotated[WebhookSettings, Depends(_webhook_settings)]
 SessionsDep = Annotated[SqlSessionStore, Depends(_sessions)]
 KeyringDep = Annotated[KeyRing, Depends(_keyring)]
 ThrottleDep = Annotated[FailureThrottle, Depends(_throttle)]
+MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
+"""The application's Prometheus registry."""

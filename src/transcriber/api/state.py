@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
 from transcriber.api.security import FailureThrottle, KeyRing
@@ -37,6 +38,8 @@ class AppState:
     sessions: SqlSessionStore
     keyring: KeyRing
     throttle: FailureThrottle
+    metrics: CollectorRegistry
+    """The application's Prometheus registry (``GET /metrics`` and the separate listener)."""
 
 
 def set_app_state(app: Starlette, state: AppState) -> None:

@@ -74,6 +74,31 @@ class QueueLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The pending tasks, for monitoring."""
+
+    depth: int
+    """How many tasks wait."""
+    audio_seconds: float
+    """Seconds of audio in them (as measured at upload)."""
+    oldest_created_at: datetime | None
+    """When the task that has waited longest was created; None for an empty queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeFactors:
+    """Completed tasks of one model on one device, by processing seconds per audio second."""
+
+    model: str
+    device: str
+    counts: tuple[int, ...]
+    """How many tasks fall in each bucket: ``counts[i]`` at most ``bounds[i]`` and over the bound
+    before; the last one over every bound (not cumulative)."""
+    total: float
+    """The sum of the tasks' real-time factors."""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerRecord:
     id: str
     pid: int | None
