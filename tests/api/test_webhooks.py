@@ -158,3 +158,22 @@ def test_unknown_deliveries_are_404(hooked: Harness, tone_wav: Path) -> None:
     task_id = create(hooked, tone_wav)
     assert deliveries(hooked, task_id) == []
     assert hooked.client.post(f"/api/v1/tasks/{task_id}/webhooks/msg_x/redeliver").status_code == 404
+
+
+def test_deliveries_and_attempts_are_in_the_metrics(
+    hooked: Harness, receiver: Receiver, tone_wav: Path
+) -> None:
+    from tests.api.test_metrics import scrape, value
+
+    receiver.statuses = [500]
+    task_id = create(hooked, tone_wav, callback_url=receiver.url)
+    hooked.client.post(f"/api/v1/cancel/{task_id}")
+    failed = wait_for_state(hooked, task_id, "pending", 1)
+    hooked.client.post(f"/api/v1/tasks/{task_id}/webhooks/{failed['id']}/redeliver")
+    wait_for_state(hooked, task_id, "delivered", 2)
+    metrics = scrape(hooked.client.get("/metrics").text)
+    assert value(metrics["transcriber_webhook_deliveries"], state="delivered") == 1
+    assert value(metrics["transcriber_webhook_deliveries"], state="pending") == 0
+    attempts = metrics["transcriber_webhook_attempts"]
+    assert value(attempts, "transcriber_webhook_attempts_total", outcome="accepted") == 1
+    assert value(attempts, "transcriber_webhook_attempts_total", outcome="failed") == 1

@@ -140,12 +140,33 @@ def worker_families(scrape: Scrape) -> Iterable[Metric]:
     return [states, info, age]
 
 
+def webhook_families(scrape: Scrape) -> Iterable[Metric]:
+    stats = scrape.store.webhook_stats()
+    deliveries = GaugeMetricFamily(
+        "transcriber_webhook_deliveries",
+        "Webhook deliveries by state: pending (to be sent or retried), delivered, failed (given up).",
+        labels=["state"],
+    )
+    for state, count in sorted(stats.deliveries.items()):
+        deliveries.add_metric([state], count)
+    attempts = CounterMetricFamily(
+        "transcriber_webhook_attempts",
+        "Attempts to deliver a webhook, by outcome: accepted (2xx) or failed (another status, no answer, a "
+        "host not allowed); deleting tasks lowers it.",
+        labels=["outcome"],
+    )
+    attempts.add_metric(["accepted"], stats.accepted_attempts)
+    attempts.add_metric(["failed"], stats.failed_attempts)
+    return [deliveries, attempts]
+
+
 FAMILIES: tuple[Family, ...] = (
     task_families,
     queue_families,
     audio_families,
     realtime_factor_families,
     worker_families,
+    webhook_families,
 )
 """Every family read from the database, in the order they are exposed."""
 

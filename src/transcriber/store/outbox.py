@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, case, func, insert, select, update
 
 from transcriber import schema as t
 from transcriber.clock import utcnow
@@ -19,6 +19,15 @@ from transcriber.webhooks.events import CALLBACK_OPTION, new_message_id, payload
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 ERROR_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookStats:
+    """For monitoring: deliveries by state, and attempts the receiver accepted or not."""
+
+    deliveries: dict[str, int]
+    accepted_attempts: int
+    failed_attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +222,18 @@ class OutboxStore(StoreBase):
         if row is None:
             raise NotFound(f"task {task_id} has no webhook delivery {delivery_id}")
         return _delivery(row)
+
+    def webhook_stats(self) -> WebhookStats:
+        """Deliveries by state and attempts by outcome, two queries."""
+        accepted = and_(t.webhook_attempts.c.status >= 200, t.webhook_attempts.c.status < 300)
+        with self._read() as conn:
+            states = conn.execute(
+                select(t.webhook_deliveries.c.state, func.count()).group_by(t.webhook_deliveries.c.state)
+            ).all()
+            good, total = conn.execute(
+                select(func.coalesce(func.sum(case((accepted, 1), else_=0)), 0), func.count()).select_from(
+                    t.webhook_attempts
+                )
+            ).one()
+        counts = {state: 0 for state in (PENDING, DELIVERED, FAILED)} | {s: int(n) for s, n in states}
+        return WebhookStats(deliveries=counts, accepted_attempts=int(good), failed_attempts=int(total - good))
