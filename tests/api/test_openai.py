@@ -196,7 +196,17 @@ def test_a_long_wait_is_kept_alive_and_still_valid_json(settings: Settings, tone
     app = create_app(settings, environ={})
     with TestClient(app) as http:
         harness = Harness(client=http, services=app_state(app), engine=FakeTranscriber(before_phrase=gate))
-        threading.Timer(1.0, gate.set).start()
+
+        def open_gate_later() -> None:  # a second after the task started: well past the first keep-alive
+            deadline = time.monotonic() + 30
+            while not harness.services.store.count_by_status()[TaskStatus.IN_PROGRESS]:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            time.sleep(1.0)
+            gate.set()
+
+        threading.Thread(target=open_gate_later, daemon=True).start()
         with BackgroundWorker(harness), open(tone_wav, "rb") as fh:
             response = http.post(
                 "/v1/audio/transcriptions", files={"file": fh}, data={"response_format": "verbose_json"}
