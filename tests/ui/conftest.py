@@ -15,6 +15,9 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.server import ServerProcess
+from transcriber.webhooks.signing import new_secret
+
+WEBHOOK_SECRET = new_secret()
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -70,7 +73,12 @@ class UI:
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path_factory.mktemp("ui") / "data", models_dir).start()
+    # Webhooks on, to receivers on this machine only (a task names one only when a test says so).
+    hooks = {
+        "TRANSCRIBE_WEBHOOKS__SECRET": WEBHOOK_SECRET,
+        "TRANSCRIBE_WEBHOOKS__ALLOWED_HOSTS": '["127.0.0.1"]',
+    }
+    server = ServerProcess(tmp_path_factory.mktemp("ui") / "data", models_dir, env=hooks).start()
     try:
         yield server
     finally:

@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+import standardwebhooks
 
 from tests.conftest import JFK_TEXT, repo_audio
 from tests.e2e.server import ServerProcess, wait_for
-from tests.ui.conftest import CHROMIUM, UI
+from tests.ui.conftest import CHROMIUM, UI, WEBHOOK_SECRET
+from tests.webhook_receiver import Receiver
 from transcriber.recognition import KEYS
 
 if not CHROMIUM.is_file():
@@ -722,3 +724,38 @@ def test_a_call_split_by_channel_shows_renames_and_filters_its_speakers(ui: UI) 
     page.locator("#tx-speakers .spk-input").press("Escape")
     expect(chips.locator(".spk-filter")).to_have_text(["Оператор", "Клиент"])
     assert not ui.errors
+
+
+def test_a_tasks_webhook_attempts_show_and_it_can_be_sent_again(ui: UI) -> None:
+    """Issue 15: a finished task's notification, refused by its receiver, shows the attempt and its
+    answer; "send again" delivers it with the same webhook-id."""
+    receiver = Receiver(statuses=[503])
+    try:
+        audio = repo_audio("jfk.flac")
+        with ui.http() as http:
+            upload = http.post("/api/v1/upload", files={"file": (audio.name, audio.read_bytes())}).json()
+            created = http.post(
+                "/api/v1/create_task", json={"upload_id": upload["id"], "callback_url": receiver.url}
+            )
+            task_id = str(created.json()["task_id"])
+        receiver.wait_for(1, timeout=DONE / 1000)
+        page = ui.open(f"/#/task/{task_id}")
+        panel = page.locator("#tx-webhooks")
+        expect(panel).to_be_visible(timeout=DONE)
+        expect(panel.locator("summary")).to_have_text("Уведомления (вебхуки): 1")
+        delivery = panel.locator(".delivery")
+        expect(delivery.locator("strong")).to_have_text("task.completed")
+        expect(delivery.locator(".wh-state")).to_contain_text("не доставлено, следующая попытка")
+        expect(delivery.locator(".attempts li")).to_have_count(1)
+        expect(delivery.locator(".attempts li").first).to_contain_text("HTTP 503")
+        delivery.get_by_role("button", name="Отправить снова").click()
+        expect(delivery.locator(".wh-state")).to_have_text(re.compile(r"^доставлено "), timeout=DONE)
+        expect(panel.locator(".delivery.delivered")).to_have_count(1)
+        expect(delivery.locator(".attempts li").nth(1)).to_contain_text("HTTP 204")
+        ui.shot(page, "task-webhooks")
+        first, second = receiver.wait_for(2)
+        assert first.headers["webhook-id"] == second.headers["webhook-id"]
+        event = standardwebhooks.Webhook(WEBHOOK_SECRET).verify(second.body, second.headers)
+        assert event["data"]["task_id"] == task_id
+    finally:
+        receiver.close()

@@ -2,6 +2,7 @@
 // word from its own start; the phrase and the word being heard are highlighted), search within the text
 // (matches marked, across words too), copy all, and the exports. A task split by speaker shows who says
 // each phrase in the speaker's colour, with the speakers' chips above to rename them or show one alone.
+// A finished task that names a callback_url shows its webhook deliveries (webhooks.js).
 
 import { request } from "./api.js";
 import { copyButton, copyText, el, setText, toast } from "./dom.js";
@@ -9,6 +10,7 @@ import * as fmt from "./format.js";
 import { onLangChange, t } from "./i18n.js";
 import { renderSpeakers, speakerClass, speakerName } from "./speakers.js";
 import { displayName, exportLinks } from "./tasks.js";
+import { renderWebhooks } from "./webhooks.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,6 +53,7 @@ export async function openTask(id) {
 export function closeTask() {
   openId = null;
   $("tx-audio").pause();
+  renderWebhooks($("tx-webhooks"), null);
 }
 
 async function load() {
@@ -64,6 +67,7 @@ async function load() {
     task = loaded;
     phrases = loaded.results ? loaded.results.phrases : [];
     render();
+    renderWebhooks($("tx-webhooks"), ["PENDING", "IN_PROGRESS"].includes(loaded.status) ? null : loaded);
   } catch (error) {
     if (id !== openId) return;
     task = null;
