@@ -13,11 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from tests.conftest import FakeTranscriber, Harness
 from transcriber.api import create_app
 from transcriber.api.state import app_state
-from transcriber.config import Settings
+from transcriber.config import OpenAISettings, Settings
 
 
 @pytest.fixture
 def api_schema(settings: Settings, tone_wav: Any) -> Iterator[Any]:
+    # No worker runs here: an OpenAI-style request that queues a task gives up waiting at once (504).
+    settings.openai = OpenAISettings(keepalive_seconds=0.1, max_wait_seconds=0.5)
     app = create_app(settings, environ={})
     with TestClient(app) as client:
         # Some real data, so that generated ids sometimes meet existing objects.

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from transcriber import recognition
@@ -41,40 +42,73 @@ _FIELDS = {
 }  # fmt: skip
 _SCHEMA = {"type": "object", "required": ["file"], "properties": _FIELDS}
 OPENAI_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _SCHEMA}}}}
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str = Field(description="invalid_request_error, rate_limit_error or server_error")
+    param: str | None = Field(description="The form field at fault, if one is")
+    code: str = Field(description="This service's error code, e.g. unsupported_media, task_failed")
+
+
+class OpenAIError(BaseModel):
+    error: OpenAIErrorDetail
+
+
 _ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/json": {}, "text/plain": {}}, "description": "The transcript"}
+    200: {"content": {"application/json": {}, "text/plain": {}}, "description": "The transcript"},
+    **{
+        status: {"model": OpenAIError, "description": description}
+        for status, description in {
+            400: "A form field is not valid (its name in param)",
+            401: "An API key is required or not valid",
+            404: "Not found",
+            409: "The task was cancelled",
+            413: "File too large or recording too long",
+            415: "Not audio that can be decoded",
+            429: "Queue full (see Retry-After)",
+            500: "The task failed (x-should-retry: false)",
+            504: "The task is still running after the wait's limit (it goes on: X-Task-Id)",
+            507: "Not enough disk space",
+        }.items()
+    },
 }
 
 
-@router.post(
-    "/v1/audio/transcriptions", response_class=Response, openapi_extra=OPENAI_FORM, responses=_ANSWERS
-)
-async def transcriptions(
-    request: Request,
-    store: StoreDep,
-    storage: StorageDep,
-    catalog: CatalogDep,
-    baseline: BaselineDep,
-    limits: LimitsDep,
-    settings: SettingsDep,
-) -> Response:
-    """OpenAI's transcription: the speech as text in its own language (`response_format` json, text, srt,
-    vtt or verbose_json with `segments` and, for `timestamp_granularities[]=word`, `words`)."""
-    return await _audio(request, store, storage, catalog, baseline, limits, settings, task="transcribe")
+def _audio_route(task: str) -> Any:
+    """The endpoint of one OpenAI audio route: the same form and answers, Whisper's ``task`` its own."""
+
+    async def endpoint(
+        request: Request,
+        store: StoreDep,
+        storage: StorageDep,
+        catalog: CatalogDep,
+        baseline: BaselineDep,
+        limits: LimitsDep,
+        settings: SettingsDep,
+    ) -> Response:
+        return await _audio(request, store, storage, catalog, baseline, limits, settings, task=task)
+
+    return endpoint
 
 
-@router.post("/v1/audio/translations", response_class=Response, openapi_extra=OPENAI_FORM, responses=_ANSWERS)
-async def translations(
-    request: Request,
-    store: StoreDep,
-    storage: StorageDep,
-    catalog: CatalogDep,
-    baseline: BaselineDep,
-    limits: LimitsDep,
-    settings: SettingsDep,
-) -> Response:
-    """OpenAI's translation: the speech translated into English by Whisper."""
-    return await _audio(request, store, storage, catalog, baseline, limits, settings, task="translate")
+router.post(
+    "/v1/audio/transcriptions",
+    response_class=Response,
+    openapi_extra=OPENAI_FORM,
+    responses=_ANSWERS,
+    summary="Transcriptions",
+    description="OpenAI's transcription: the speech as text in its own language (`response_format` json, "
+    "text, srt, vtt or verbose_json with `segments` and, for `timestamp_granularities[]=word`, `words`).",
+)(_audio_route("transcribe"))
+router.post(
+    "/v1/audio/translations",
+    response_class=Response,
+    openapi_extra=OPENAI_FORM,
+    responses=_ANSWERS,
+    summary="Translations",
+    description="OpenAI's translation: the speech translated into English by Whisper.",
+)(_audio_route("translate"))
 
 
 async def _audio(
@@ -140,14 +174,17 @@ async def _kept_alive(
         yield json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
-@router.get("/v1/models")
+_MODEL_ERRORS: dict[int | str, dict[str, Any]] = {status: _ANSWERS[status] for status in (401, 404)}
+
+
+@router.get("/v1/models", responses=_MODEL_ERRORS)
 def list_models(store: StoreDep, catalog: CatalogDep, baseline: BaselineDep) -> dict[str, Any]:
     """The models this service can load: `whisper-1` (the configured model), the bundled ones, those in
     the model cache, and the configured one. Give any of their ids as `model`."""
     return {"object": "list", "data": _models(store, catalog, baseline)}
 
 
-@router.get("/v1/models/{model:path}")
+@router.get("/v1/models/{model:path}", responses=_MODEL_ERRORS)
 def get_model(model: str, store: StoreDep, catalog: CatalogDep, baseline: BaselineDep) -> dict[str, Any]:
     """One model of `/v1/models`; 404 for a model this service does not have."""
     found = next((m for m in _models(store, catalog, baseline) if m["id"] == model), None)
