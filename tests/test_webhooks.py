@@ -44,6 +44,12 @@ def test_a_bad_secret_is_refused_at_start(secret: str, message: str) -> None:
         WebhookSettings(secret=SecretStr(secret))
 
 
+@pytest.mark.parametrize("entry", ["10.0.0.0/33", "300.1.2.3", "", "two words"])
+def test_allowed_hosts_are_checked_at_start(entry: str) -> None:
+    with pytest.raises(ValidationError, match="host name"):
+        WebhookSettings(allowed_hosts=[entry])
+
+
 def test_retries_start_soon_grow_and_stop_at_the_deadline() -> None:
     now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     deadline = now + timedelta(hours=24)

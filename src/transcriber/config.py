@@ -5,6 +5,7 @@ Built once by the CLI (or a test) and handed to ``create_app``; never at import 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -140,6 +141,22 @@ class WebhookSettings(BaseModel):
             parse_secret(value.get_secret_value())  # its ValueError names what is wrong
             return value
         return None
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_names_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            text = entry.strip()
+            if "/" in text or text.replace(".", "").isdigit() or ":" in text:
+                try:
+                    ipaddress.ip_network(text, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is neither a host name nor a network (e.g. 10.0.0.0/8)"
+                    ) from None
+            elif not text or " " in text:
+                raise ValueError(f"{entry!r} is not a host name")
+        return value
 
     @field_validator("url")
     @classmethod
