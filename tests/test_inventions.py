@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from transcriber.channels import level_dbfs
 from transcriber.domain import Phrase, Word
 from transcriber.engine.inventions import (
     SILENT_DBFS,
     Evidence,
     invented,
     known_hallucination,
-    level_dbfs,
     normalised,
     speech_share,
 )

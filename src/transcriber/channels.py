@@ -16,6 +16,7 @@ silent, are really mono (:func:`layout`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,10 +53,12 @@ class Bleed:
 
 
 def level_dbfs(samples: np.ndarray) -> float:
-    """The loudness of ``samples`` (float32 in [-1, 1)) in dBFS."""
+    """The RMS level of float samples in [-1, 1) in dB below full scale; -inf for digital silence (and
+    for no samples). The one measure of loudness: the channel layout and the invented-text checks."""
     if not len(samples):
-        return -100.0
-    return float(10 * np.log10(max(float(np.mean(np.square(samples, dtype=np.float64))), _FLOOR)))
+        return -math.inf
+    energy = float(np.mean(np.square(samples, dtype=np.float64)))
+    return 10 * math.log10(energy) if energy > 0 else -math.inf
 
 
 def layout(left: np.ndarray, right: np.ndarray) -> tuple[Literal["split", "mono"], str]:
@@ -63,7 +66,7 @@ def layout(left: np.ndarray, right: np.ndarray) -> tuple[Literal["split", "mono"
     levels = level_dbfs(left), level_dbfs(right)
     if min(levels) < SILENT_DBFS:
         side = "left" if levels[0] < levels[1] else "right"
-        return "mono", f"the {side} channel is silent ({min(levels):.0f} dBFS)"
+        return "mono", f"the {side} channel is silent ({max(min(levels), -100.0):.0f} dBFS)"
     correlation = _correlation(left, right)
     if correlation >= SAME_CORRELATION:
         return "mono", f"the channels carry the same signal (correlation {correlation:.2f})"

@@ -19,12 +19,9 @@ A phrase that starts like a known one ("Подписывайтесь на кан
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from transcriber.domain import Phrase
 
@@ -117,14 +114,6 @@ def invented(phrase: Phrase, evidence: Evidence) -> bool:
         return False
     silent = evidence.level_dbfs < SILENT_DBFS
     return silent or (bool(probabilities) and max(probabilities) < LOW_PROBABILITY)
-
-
-def level_dbfs(samples: np.ndarray) -> float:
-    """The RMS level of float samples in [-1, 1) in dB below full scale; -inf for digital silence."""
-    if not len(samples):
-        return -math.inf
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    return 20 * math.log10(rms) if rms > 0 else -math.inf
 
 
 def speech_share(start: float, end: float, spans: Sequence[tuple[float, float]]) -> float:

@@ -19,6 +19,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.vad import get_speech_timestamps
 
+from transcriber.channels import level_dbfs
 from transcriber.decoding import SAMPLE_RATE, DecodeLimits, DecodeReport, pcm_blocks
 from transcriber.domain import Phrase
 from transcriber.engine.calls import Interleaved, split_call, split_decision, stream_format
@@ -30,7 +31,6 @@ from transcriber.engine.inventions import (
     Evidence,
     invented,
     known_hallucination,
-    level_dbfs,
     speech_share,
 )
 from transcriber.engine.languages import first_chunk_language, segment_language
