@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from kit.errors import BenchError
-from kit.load import add_child_options, alternating_runs
+from kit.load import alternating_runs, mode_parser
 from kit.memory import status_kib
 from kit.report import save
 from kit.speech import real_clips
@@ -100,15 +100,8 @@ def child(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--minutes", type=float, default=6, help="call length (default 6)")
+    parser = mode_parser(__doc__, minutes=6, what="call length", modes=MODES)
     parser.add_argument("--bleed", type=float, default=0.2, help="share of each channel in the other (0.2)")
-    parser.add_argument("--runs", type=int, default=2, help="runs of each mode (default 2)")
-    parser.add_argument("--model", default="base", help="bundled model (default base)")
-    parser.add_argument("--quick", action="store_true", help="a 2-minute call, one run")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
-    add_child_options(parser)
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args)

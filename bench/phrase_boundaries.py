@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import BenchError
-from kit.load import add_child_options, run_child
+from kit.load import mode_parser, run_child
 from kit.memory import status_kib
 from kit.report import save
 from kit.speech import build_recording
@@ -155,14 +155,7 @@ def summarise(mode: str, runs: list[dict[str, Any]], reference: str, seconds: fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--minutes", type=float, default=11, help="recording length (default 11)")
-    parser.add_argument("--runs", type=int, default=2, help="runs of each mode (default 2)")
-    parser.add_argument("--model", default="base", help="bundled model (default base)")
-    parser.add_argument("--quick", action="store_true", help="a 2-minute recording, one run")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
-    add_child_options(parser)
+    parser = mode_parser(__doc__, minutes=11, what="recording length", modes=MODES)
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args)

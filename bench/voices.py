@@ -39,7 +39,7 @@ import numpy as np
 
 from kit.audio import decode_mono_16k, write_wav
 from kit.errors import BenchError
-from kit.load import add_child_options, alternating_runs
+from kit.load import alternating_runs, mode_parser
 from kit.memory import status_kib
 from kit.paths import AUDIO_DIR
 from kit.report import save
@@ -188,14 +188,13 @@ def child(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--minutes", type=float, default=5, help="length of the speed run's file (5)")
-    parser.add_argument("--runs", type=int, default=2, help="runs of each mode (default 2)")
-    parser.add_argument("--model", default="base", help="bundled model for the cost run (default base)")
-    parser.add_argument("--quick", action="store_true", help="2 minutes, one run")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--child", choices=("plain", "diarize"), help=argparse.SUPPRESS)
-    add_child_options(parser)
+    parser = mode_parser(
+        __doc__,
+        minutes=5,
+        what="length of the speed run's file",
+        modes=("plain", "diarize"),
+        model_help="bundled model for the cost run",
+    )
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args)

@@ -77,6 +77,22 @@ def add_child_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
 
 
+def mode_parser(
+    doc: str | None, *, minutes: float, what: str, modes: Sequence[str], model_help: str = "bundled model"
+) -> argparse.ArgumentParser:
+    """The options every mode-comparing benchmark takes: ``--minutes`` (of ``what``), ``--runs``, ``--model``,
+    ``--quick`` (2 minutes, one run), ``--json``, and the hidden ``--child MODE`` with its options."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0] if doc else None)
+    parser.add_argument("--minutes", type=float, default=minutes, help=f"{what} (default {minutes:g})")
+    parser.add_argument("--runs", type=int, default=2, help="runs of each mode (default 2)")
+    parser.add_argument("--model", default="base", help=f"{model_help} (default base)")
+    parser.add_argument("--quick", action="store_true", help="2 minutes, one run")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--child", choices=list(modes), help=argparse.SUPPRESS)
+    add_child_options(parser)
+    return parser
+
+
 def run_child(command: list[str], out: Path, label: str) -> dict[str, Any]:
     """Run a measuring child process; its JSON result, with how busy the rest of the machine was."""
     with ForeignLoad() as load:
