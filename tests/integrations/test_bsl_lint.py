@@ -149,3 +149,38 @@ def test_the_linter_finds_what_it_is_trusted_to_find(tmp_path: Path) -> None:
     codes = Counter(f.code for f in lint([module]))
     assert codes["BSL262"] == 1, codes
     assert codes["BSL218"] == 1, codes
+
+
+COMMON_MODULE_XML = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<MetaDataObject xmlns="http://v8.1c.ru/8.3/MDClasses" version="2.11">
+\t<CommonModule uuid="0b1a8a57-4c7e-4d2b-9f64-3c1d2e5f6a70">
+\t\t<Properties>
+\t\t\t<Name>Проба</Name>
+\t\t\t<Global>false</Global>
+\t\t\t<ClientManagedApplication>false</ClientManagedApplication>
+\t\t\t<Server>true</Server>
+\t\t\t<ExternalConnection>false</ExternalConnection>
+\t\t\t<ClientOrdinaryApplication>false</ClientOrdinaryApplication>
+\t\t\t<ServerCall>{server_call}</ServerCall>
+\t\t\t<Privileged>false</Privileged>
+\t\t</Properties>
+\t</CommonModule>
+</MetaDataObject>
+"""
+
+
+@pytest.mark.parametrize("server_call", [True, False])
+def test_the_linter_reads_a_common_modules_flags_from_its_xml(tmp_path: Path, server_call: bool) -> None:
+    # BSL167 comes from CommonModules/<name>.xml beside the module's folder (the Designer layout), so
+    # "no BSL167" means something once the extension's XML is there.
+    module = tmp_path / "CommonModules" / "Проба" / "Ext" / "Module.bsl"
+    module.parent.mkdir(parents=True)
+    module.write_text(
+        "#Область ПрограммныйИнтерфейс\nПроцедура П() Экспорт\nКонецПроцедуры\n#КонецОбласти\n",
+        encoding="utf-8",
+    )
+    xml = COMMON_MODULE_XML.format(server_call=str(server_call).lower())
+    (tmp_path / "CommonModules" / "Проба.xml").write_text(xml, encoding="utf-8")
+    codes = {f.code for f in lint([module])}
+    assert ("BSL167" in codes) == server_call, codes
