@@ -11,6 +11,12 @@ Set-Location $PSScriptRoot
 # server are not installed here. Tests that need speech skip unless espeak-ng.exe is on PATH or
 # ..\shared\audio holds the recordings; the PostgreSQL variants skip without the server binaries.
 
+# scripts/bsl-tools.sh (the BSL linter's .venv-bsl, Python 3.12) has no Windows twin either: without that
+# venv tests/integrations/test_bsl_lint.py is skipped, with the reason in pytest's summary; CI runs it.
+if (-not (Test-Path (Join-Path $PSScriptRoot '.venv-bsl'))) {
+    $env:BSL_LINT = 'skip'
+}
+
 # From here on only exit codes count: Windows PowerShell 5.1 turns redirected stderr of a native
 # command into errors, fatal under 'Stop'.
 $ErrorActionPreference = 'Continue'
