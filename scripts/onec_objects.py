@@ -76,7 +76,7 @@ def configuration(ext: Spec, children: Sequence[tuple[str, str]], default_roles:
         "<Copyright/>",
         "<VendorInformationAddress/>",
         "<ConfigurationInformationAddress/>",
-        "<InterfaceCompatibilityMode>TaxiEnableVersion8_2</InterfaceCompatibilityMode>",
+        "<InterfaceCompatibilityMode>Taxi</InterfaceCompatibilityMode>",
     ]
     ordered = sorted(children, key=lambda c: CLASS_ORDER.index(c[0]))
     kids = [f"<{cls}>{x(name)}</{cls}>" for cls, name in ordered]
