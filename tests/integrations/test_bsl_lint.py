@@ -59,6 +59,10 @@ IGNORED = {
     "BSL011": "CognitiveComplexity: ПодсказкаПоКодуСостояния is one flat table of HTTP codes",
     "BSL036": "IfConditionComplexity: the same table's «301 Или 302 Или 307 Или 308»",
     "BSL016": "NonStandardRegion: the form's regions (ВызовыСервера, ...) until the form is rebuilt",
+    # Open work of issue 16, each also a strict xfail in tests/integrations/test_extension.py: the moved
+    # modules still name the manual kit's objects and lack the scheduled job's procedure.
+    "BSL236": "UsingNonExistingMetadata: a query names Справочник.Транскрибации, not рр_ (renamed next)",
+    "BSL242": "ScheduledJobHandler: ЗавершитьРаспознавания is not written yet (the background-job rework)",
 }
 
 # While a module sits at a flat path (Форма.X.bsl) instead of the Designer layout

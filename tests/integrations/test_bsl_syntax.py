@@ -15,6 +15,18 @@ import tree_sitter
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT / "integrations" / "1c"
+EXTENSION = KIT / "extension"
+COMMON_MODULE = EXTENSION / "CommonModules" / "рр_РаспознаваниеРечи" / "Ext" / "Module.bsl"
+FORM_MODULE = (
+    EXTENSION
+    / "DataProcessors"
+    / "рр_РаспознаваниеРечи"
+    / "Forms"
+    / "ФормаРаспознавания"
+    / "Ext"
+    / "Form"
+    / "Module.bsl"
+)
 
 
 def _load_checker() -> ModuleType:
@@ -46,9 +58,10 @@ def test_kit_files_parse_without_errors() -> None:
 
 
 def test_kit_has_the_common_module_and_the_form_module() -> None:
-    names = {p.name for p in check_bsl.bsl_files([KIT])}
-    assert "ОбщийМодуль.РаспознаваниеРечи.bsl" in names
-    assert "Форма.ФормаРаспознавания.bsl" in names
+    files = set(check_bsl.bsl_files([KIT]))
+    assert COMMON_MODULE in files
+    assert FORM_MODULE in files
+    assert KIT / "Форма.ФормаРаспознавания.Асинх.bsl" in files
 
 
 def test_kit_files_are_utf8_with_bom() -> None:
@@ -192,7 +205,8 @@ def _argument_count(arguments: str) -> int:
     return arguments.count(",") + 1 if arguments.strip("() ") or "," in arguments else 0
 
 
-KIT_FILES = sorted(KIT.glob("*.bsl"))
+KIT_FILES = check_bsl.bsl_files([KIT])  # the whole tree, extension included
+KIT_IDS = [p.relative_to(KIT).as_posix() for p in KIT_FILES]
 
 
 FORBIDDEN_CALLS = {
@@ -231,12 +245,12 @@ def server_work_on_the_client(path: Path) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", KIT_FILES, ids=[p.name for p in KIT_FILES])
+@pytest.mark.parametrize("path", KIT_FILES, ids=KIT_IDS)
 def test_kit_has_none_of_the_seed_drafts_calls(path: Path) -> None:
     assert seed_mistakes(path) == []
 
 
-@pytest.mark.parametrize("path", KIT_FILES, ids=[p.name for p in KIT_FILES])
+@pytest.mark.parametrize("path", KIT_FILES, ids=KIT_IDS)
 def test_kit_client_code_does_no_http_and_touches_no_catalog_objects(path: Path) -> None:
     assert server_work_on_the_client(path) == []
 
@@ -270,7 +284,7 @@ def test_the_structural_checks_catch_the_seed_drafts_client_code(tmp_path: Path)
 
 
 def test_http_connections_have_a_timeout_and_json_is_read_into_a_map() -> None:
-    root, source = _tree(KIT / "ОбщийМодуль.РаспознаваниеРечи.bsl")
+    root, source = _tree(COMMON_MODULE)
     calls = [(name, args.replace(" ", "")) for name, args in _calls(root, source)]
 
     connections = [args for name, args in calls if name == "HTTPСоединение"]
@@ -293,7 +307,7 @@ def test_http_connections_have_a_timeout_and_json_is_read_into_a_map() -> None:
 
 
 def test_the_form_polls_with_an_idle_handler_and_stops_on_every_final_status() -> None:
-    root, source = _tree(KIT / "Форма.ФормаРаспознавания.bsl")
+    root, source = _tree(FORM_MODULE)
     calls = {name for name, _ in _calls(root, source)}
     assert {"ПодключитьОбработчикОжидания", "ОтключитьОбработчикОжидания"} <= calls
     assert "НачатьПомещениеФайлаНаСервер" in calls
