@@ -109,6 +109,8 @@ def _item(item: Spec, counter: _Ids, table: str | None) -> list[str]:
     if kind == "choice":
         lines.append("\t<ListChoiceMode>true</ListChoiceMode>")
     lines += ["\t" + ln for ln in _companions(element, counter)]
+    if "on_change" in item:  # after the companions, as Designer writes it
+        lines += ["\t<Events>", f'\t\t<Event name="OnChange">{x(item["on_change"])}</Event>', "\t</Events>"]
     return [*lines, f"</{tag}>"]
 
 

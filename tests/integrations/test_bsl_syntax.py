@@ -314,3 +314,81 @@ def test_the_form_polls_with_an_idle_handler_and_stops_on_every_final_status() -
     strings = {_text(n, source) for n in _descendants(root) if n.type == "string"}
     for status in ("PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"):
         assert f'"{status}"' in strings, status
+
+
+# --- issue 16: the form cannot choose where the 1C server connects, and the upload runs in the background ---
+
+SERVER_CALL_MODULE = EXTENSION / "CommonModules" / "рр_РаспознаваниеРечиВызовСервера" / "Ext" / "Module.bsl"
+# What a client must never hand to the server: where to connect, with which key, which file to send.
+CLIENT_MUST_NOT_NAME = {"Настройки", "АдресAPI", "КлючAPI", "Подключение", "ПутьКФайлу", "Таймаут"}
+
+
+def _exported(path: Path) -> list[tuple[str, tree_sitter.Node, bytes]]:
+    root, source = _tree(path)
+    return [
+        (name, node, source)
+        for _directive, name, node in _methods(root, source)
+        if any(c.type == "EXPORT_KEYWORD" for c in node.children)
+    ]
+
+
+def _parameters(node: tree_sitter.Node, source: bytes) -> set[str]:
+    parameters = next(c for c in node.children if c.type == "parameters")
+    return {_text(n, source) for n in _descendants(parameters) if n.type == "identifier"}
+
+
+def _statements(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    return [c for c in node.children if c.type.endswith("_statement")]
+
+
+def test_the_server_call_module_takes_no_address_key_or_path_and_checks_the_right_first() -> None:
+    exported = _exported(SERVER_CALL_MODULE)
+    assert {name for name, _, _ in exported} >= {
+        "НачатьРаспознавание",
+        "СостояниеРаспознавания",
+        "ОбновитьСтатус",
+        "ОтменитьЗадачу",
+        "ФайлРезультата",
+        "ПроверитьСоединение",
+    }
+    for name, node, source in exported:
+        assert not _parameters(node, source) & CLIENT_MUST_NOT_NAME, name
+        first = _statements(node)[0]
+        assert _text(first, source) == "ПроверитьПравоИспользования();", name
+
+
+def test_the_form_has_no_field_for_the_address_or_the_key_and_calls_only_the_server_call_module() -> None:
+    root, source = _tree(FORM_MODULE)
+    names = _names(root, source)
+    assert not names & {"АдресAPI", "КлючAPI", "Таймаут", "ПараметрыПодключения"}
+    assert "рр_РаспознаваниеРечиВызовСервера" in names
+    assert "рр_РаспознаваниеРечи" not in names  # the server module is not reachable from here
+    methods = _methods(root, source)
+    server_methods = [name for directive, name, _ in methods if directive not in CLIENT_DIRECTIVES]
+    assert server_methods == ["ПриСозданииНаСервере"]  # no server function taking parameters from the client
+
+
+def test_the_settings_come_from_the_constants_in_privileged_mode() -> None:
+    root, source = _tree(COMMON_MODULE)
+    method = next(node for _, name, node in _methods(root, source) if name == "НастройкиПодключения")
+    body = [_text(s, source) for s in _statements(method)]
+    assert body[0] == "УстановитьПривилегированныйРежим(Истина);"
+    assert any("Константы.рр_АдресСервисаРаспознавания.Получить()" in line for line in body)
+    assert any("Константы.рр_КлючAPIСервисаРаспознавания.Получить()" in line for line in body)
+    assert body.index("УстановитьПривилегированныйРежим(Ложь);") < len(body) - 1  # off before it returns
+
+
+def test_the_form_sends_the_file_from_a_background_job_without_copies() -> None:
+    root, source = _tree(COMMON_MODULE)
+    methods = {name: node for _, name, node in _methods(root, source)}
+    start = _text(methods["НачатьРаспознаваниеВФоне"], source)
+    job = re.search(r'"рр_РаспознаваниеРечи\.(\w+)"', _text(methods["ИмяМетодаФоновогоЗадания"], source))
+    assert job is not None
+    assert "ФоновыеЗадания.Выполнить(ИмяМетодаФоновогоЗадания()" in start
+    assert job.group(1) in {name for name, _, _ in _exported(COMMON_MODULE)}  # a job runs an exported method
+    upload = _text(methods["ЗагрузитьИзВременногоХранилища"], source)
+    assert "Описание.Тело = ДанныеФайла;" in upload  # the temporary storage's own ДвоичныеДанные
+    assert "ТаймаутЗагрузкиФайла(Настройки, ДанныеФайла.Размер())" in upload  # the timeout follows the size
+    called = {name for name, _ in _calls(root, source)}
+    assert not called & {"ПолучитьИмяВременногоФайла", "ПотокВПамяти", "ЗакрытьИПолучитьДвоичныеДанные"}
+    assert {"ПолучитьТелоКакПоток", "КопироватьВ"} <= called  # multipart streams the file from disk

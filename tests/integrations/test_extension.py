@@ -203,7 +203,6 @@ def test_the_scheduled_job_method_is_in_a_server_module_of_the_extension() -> No
     assert procedure == "ЗавершитьРаспознавания"
 
 
-@pytest.mark.xfail(strict=True, reason="the lead adds the procedure when merging the module edits")
 def test_the_scheduled_job_procedure_is_exported_by_the_module() -> None:
     text = (EXTENSION / "CommonModules" / "рр_РаспознаваниеРечи" / "Ext" / "Module.bsl").read_text(
         encoding="utf-8-sig"
@@ -317,9 +316,6 @@ def _module_references() -> set[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the modules still say Справочники.Аудиофайлы, РаспознаваниеРечи.: the lead renames"
-)
 def test_the_modules_name_the_objects_of_the_extension() -> None:
     references = _module_references()
     assert "Catalog.Аудиофайлы" in references or "Catalog.рр_Аудиофайлы" in references
