@@ -144,13 +144,33 @@ def test_progress_is_saved_at_the_last_phrase_of_each_burst(
     assert task.effective["WHISPER_MODEL"] == "base"
 
 
-def test_heartbeat_notices_cancel_during_a_long_segment(harness: Harness, tone_wav: Path) -> None:
+def test_heartbeat_notices_cancel_during_a_long_segment(
+    harness: Harness, tone_wav: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     task_id = _task(harness, tone_wav)
     gate = threading.Event()
     engine = FakeTranscriber(before_phrase=gate)
     worker = _worker(harness, engine, heartbeat_seconds=0.05)
     store = harness.services.store
     saves = _record_saves(store)
+    # The heartbeat thread refuses the task (heartbeat_task is False), sets the cancel flag, then renews
+    # the worker's record: once that renewal comes after a refusal, the flag is certainly set.
+    refused, noticed = threading.Event(), threading.Event()
+    heartbeat_task, update_worker = store.heartbeat_task, store.update_worker
+
+    def watched_heartbeat(*args: Any, **kwargs: Any) -> bool:
+        alive = heartbeat_task(*args, **kwargs)
+        if not alive:
+            refused.set()
+        return alive
+
+    def watched_update(*args: Any, **kwargs: Any) -> None:
+        update_worker(*args, **kwargs)
+        if refused.is_set():
+            noticed.set()
+
+    monkeypatch.setattr(store, "heartbeat_task", watched_heartbeat)
+    monkeypatch.setattr(store, "update_worker", watched_update)
     thread = threading.Thread(target=worker.run_once)
     thread.start()
     wait_for(
@@ -160,7 +180,7 @@ def test_heartbeat_notices_cancel_during_a_long_segment(harness: Harness, tone_w
     )
     wait_for(lambda: saves, timeout=10, what="the first save")
     store.cancel_task(task_id)
-    time.sleep(0.3)  # several heartbeats pass while the "segment" is still decoding
+    assert noticed.wait(10), "no heartbeat saw the cancel while the segment was still decoding"
     gate.set()
     thread.join(timeout=10)
     assert not thread.is_alive()
