@@ -38,6 +38,8 @@ CLI_OPTIONS = {
     "TRANSCRIBE_PORT": "`--port`",
     "TRANSCRIBE_LOG_LEVEL": "`--log-level`",
     "TRANSCRIBE_WORKER__ENABLED": "`--no-worker`",
+    "TRANSCRIBE_WORKER__SERVER_URL": "`worker --server`",
+    "TRANSCRIBE_WORKER__STORAGE_DIR": "`worker --storage`",
 }
 
 SERVICE_RU = {
@@ -66,6 +68,13 @@ SERVICE_RU = {
     "во время расшифровки",
     "TRANSCRIBE_WORKER__RESTART_BACKOFF_SECONDS": "первая пауза перед перезапуском упавшего воркера; "
     "удваивается при частых падениях (до 60 с)",
+    "TRANSCRIBE_WORKER__SERVER_URL": "воркер на другой машине: адрес API (`http://stt-host:8000`), у которого он "
+    "скачивает звук каждой задачи по HTTP в кэш в своей папке данных, вместо чтения папки загрузок; пусто — звук "
+    "читается из папки загрузок; см. operations.md",
+    "TRANSCRIBE_WORKER__API_KEY": "ключ API, который шлёт воркер с `TRANSCRIBE_WORKER__SERVER_URL` (один из ключей "
+    "`TRANSCRIBE_API_KEYS` сервиса); нужен, если у API есть ключи; в журнал не пишется",
+    "TRANSCRIBE_WORKER__STORAGE_DIR": "воркер на другой машине с общей папкой: папка загрузок сервиса, подключённая "
+    "на этой машине; пусто — `<data-dir>/uploads`",
     "TRANSCRIBE_LIMITS__MAX_UPLOAD_BYTES": "самая большая загрузка (2 ГиБ); больше — 413",
     "TRANSCRIBE_LIMITS__MAX_JSON_BYTES": "самое большое тело запроса, кроме загрузки (настройки, задачи: JSON; "
     "1 МиБ); больше — 413",

@@ -46,6 +46,21 @@ def test_transcribe_errors_are_clear(tmp_path: Path, models_dir: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
+def test_a_worker_takes_its_audio_from_a_server_or_a_folder_not_both(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    data = ("--data-dir", str(tmp_path / "data"))
+    both = run_cli(
+        "worker", *data, "--server", "http://127.0.0.1:1", "--storage", str(tmp_path), models_dir=models_dir
+    )
+    assert both.returncode == 2
+    assert "either --server or --storage, not both" in both.stderr
+    not_http = run_cli("worker", *data, "--server", "stt-host:8000", models_dir=models_dir)
+    assert not_http.returncode == 2
+    assert "starts with http:// or https://" in not_http.stderr
+    assert "Traceback" not in both.stderr + not_http.stderr
+
+
 def test_models_list_and_prepare(models_dir: Path) -> None:
     prepared = run_cli("models", "prepare", "tiny.en", models_dir=models_dir)
     assert prepared.returncode == 0, prepared.stderr

@@ -23,7 +23,7 @@ from transcriber.db import MIGRATIONS_DIR, create_db_engine, migrate
 from transcriber.domain import Phrase, Speaker, TaskStatus, Word, WorkerState
 from transcriber.errors import Conflict, InvalidSpeaker, NotFound
 from transcriber.speakers import named
-from transcriber.store import MAX_ATTEMPTS, Claimed, IdempotencyState, SqlTaskStore, TaskRecord
+from transcriber.store import MAX_ATTEMPTS, Claimed, IdempotencyState, SqlTaskStore, TaskRecord, UploadRecord
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -76,6 +76,26 @@ def add_upload(store: SqlTaskStore, name: str = "call.mp3") -> str:
         sha256="0" * 64,
     )
     return upload_id
+
+
+def test_a_checksum_is_recorded_only_for_an_upload_without_one(store: SqlTaskStore) -> None:
+    kept = add_upload(store)
+    store.record_upload_sha256(kept, "a" * 64)
+    assert get_upload(store, kept).sha256 == "0" * 64
+    missing = uuid.uuid4().hex
+    store.add_upload(
+        upload_id=missing, original_name="old.mp3", stored_name=f"{missing}.mp3", size=1, duration=None,
+        format=None, sha256=None,
+    )  # fmt: skip
+    store.record_upload_sha256(missing, "b" * 64)
+    store.record_upload_sha256(missing, "c" * 64)
+    assert get_upload(store, missing).sha256 == "b" * 64
+
+
+def get_upload(store: SqlTaskStore, upload_id: str) -> UploadRecord:
+    upload = store.get_upload(upload_id)
+    assert upload is not None, upload_id
+    return upload
 
 
 def add_tasks(store: SqlTaskStore, count: int, **options: object) -> list[str]:

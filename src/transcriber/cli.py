@@ -9,10 +9,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from transcriber import __version__, recognition
-from transcriber.config import Settings
+from transcriber.config import Settings, WorkerSettings
+from transcriber.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from transcriber.store import SqlTaskStore
+    from transcriber.worker.audio import AudioSource
 
 log = logging.getLogger("transcriber")
 
@@ -33,6 +40,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings(**overrides)
     if getattr(args, "no_worker", False):
         settings.worker.enabled = False
+    remote = {"server_url": getattr(args, "server", None), "storage_dir": getattr(args, "storage", None)}
+    if any(value is not None for value in remote.values()):
+        given = {name: value for name, value in remote.items() if value is not None}
+        try:
+            settings.worker = WorkerSettings.model_validate(settings.worker.model_dump() | given)
+        except ValidationError as exc:
+            raise InvalidInput("; ".join(str(e["msg"]) for e in exc.errors())) from None
     return settings
 
 
@@ -100,12 +114,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audio_source(settings: Settings, store: SqlTaskStore) -> AudioSource:
+    """Where the worker reads tasks' audio: the API over HTTP (``--server``), the API host's upload
+    folder mounted here (``--storage``), or this machine's own ``<data_dir>/uploads``."""
+    from transcriber.storage import UploadStorage
+    from transcriber.worker.audio import StoredAudio
+    from transcriber.worker.fetch import RemoteAudio
+
+    worker = settings.worker
+    if worker.server_url and worker.storage_dir:
+        raise InvalidInput("give the worker either --server or --storage, not both")
+    if worker.server_url:
+        key = worker.api_key.get_secret_value().strip() if worker.api_key else ""
+        if not key:
+            log.warning(
+                "no TRANSCRIBE_WORKER__API_KEY: %s will refuse the worker if it has keys", worker.server_url
+            )
+        audio = RemoteAudio(
+            server_url=worker.server_url, api_key=key or None, cache_dir=settings.data_dir / "fetched"
+        )
+        removed = audio.remove_stale(store)
+        log.info(
+            "tasks' audio from %s (cache %s; %d stale copies removed)",
+            worker.server_url,
+            audio.cache_dir,
+            removed,
+        )
+        return audio
+    if worker.storage_dir is not None:
+        if not worker.storage_dir.is_dir():
+            raise InvalidInput(
+                f"--storage {worker.storage_dir}: no such folder (the API host's uploads folder)"
+            )
+        log.info("tasks' audio from the shared folder %s", worker.storage_dir)
+        return StoredAudio(UploadStorage(worker.storage_dir))
+    return StoredAudio(UploadStorage(settings.uploads_dir))
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from transcriber.db import create_db_engine, migrate
     from transcriber.decoding import DecodeLimits
     from transcriber.engine import WhisperTranscriber
     from transcriber.model_catalog import ModelCatalog
-    from transcriber.storage import UploadStorage
     from transcriber.store import SqlTaskStore
     from transcriber.worker import Worker
     from transcriber.worker.supervisor import pid_alive
@@ -130,12 +180,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     if settings.worker.nice and hasattr(os, "nice"):
         os.nice(settings.worker.nice)  # before the engine starts its threads, so they inherit it
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # a worker on another machine may start afresh
     engine = create_db_engine(settings.resolved_database_url)
     migrate(engine)
     store = SqlTaskStore(engine)
     worker = Worker(
         store=store,
-        storage=UploadStorage(settings.uploads_dir),
+        audio=_audio_source(settings, store),
         transcriber=WhisperTranscriber(
             ModelCatalog(settings.models_dir),
             cpu_threads=settings.worker.cpu_threads,
@@ -245,6 +296,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run a worker alone (e.g. a second one on the same database)")
     common(worker)
+    worker.add_argument(
+        "--server",
+        help="the API to fetch tasks' audio from over HTTP, for a worker on another machine "
+        "(TRANSCRIBE_WORKER__SERVER_URL; its key: TRANSCRIBE_WORKER__API_KEY)",
+    )
+    worker.add_argument(
+        "--storage",
+        type=Path,
+        help="the API host's uploads folder mounted here (TRANSCRIBE_WORKER__STORAGE_DIR)",
+    )
     worker.add_argument("--worker-id", help=argparse.SUPPRESS)
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     worker.set_defaults(func=cmd_worker)

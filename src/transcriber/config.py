@@ -53,6 +53,31 @@ class WorkerSettings(BaseModel):
     restart_backoff_seconds: float = Field(1.0, ge=0, le=300)
     """The first pause before restarting a dead worker; it doubles on quick repeated deaths."""
 
+    server_url: str | None = None
+    """A worker on another machine (``transcriber worker --server``): the API it fetches each task's audio
+    from over HTTP (``http://stt-host:8000``), into a cache under its own data folder, instead of reading
+    the API host's upload folder. Empty: the audio is read from the upload folder."""
+
+    api_key: SecretStr | None = None
+    """The API key a worker with ``server_url`` sends (one of the API's ``TRANSCRIBE_API_KEYS``); needed
+    when the API has keys. Never logged."""
+
+    storage_dir: Path | None = None
+    """A worker on another machine with a shared folder (``transcriber worker --storage``): the API host's
+    upload folder as mounted here; tasks' audio is read from it. Empty: ``<data_dir>/uploads``."""
+
+    @field_validator("server_url")
+    @classmethod
+    def _server_is_http(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("the API's address starts with http:// or https:// (http://stt-host:8000)")
+        return value or None
+
+
+REMOTE_WORKER_FIELDS = frozenset({"server_url", "api_key", "storage_dir"})
+"""Worker settings only a worker on another machine uses: ``serve`` never hands them to its own worker."""
+
 
 class LimitSettings(BaseModel):
     """Limits on what clients may send."""

@@ -87,6 +87,12 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class TaskNotRunning(Conflict):
+    """A task's audio was asked for a worker while no worker runs the task (pending, finished, cancelled)."""
+
+    code = "task_not_running"
+
+
 class ModelUnavailable(ServiceError):
     """The configured model cannot be loaded; the message says how to provide it."""
 

@@ -43,6 +43,15 @@ def display_name(original_name: str | None) -> str:
     return name[:255] or "audio"
 
 
+def file_sha256(path: Path, *, chunk_size: int = 1024**2) -> str:
+    """The SHA-256 of a file's content, as lower-case hex (read in chunks, any size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 @dataclass
 class IncomingFile:
     """A file being received: written in chunks, hashed on the way, removed unless committed."""

@@ -39,6 +39,7 @@ PROTECTED = [
     ("GET", "/api/v1/status/x"),
     ("GET", "/export/x.txt"),
     ("GET", "/api/v1/uploads/x/audio"),
+    ("GET", "/api/v1/worker/tasks/x/audio"),
     ("GET", "/api/v1/events"),
     ("GET", "/metrics"),
 ]

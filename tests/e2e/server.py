@@ -36,10 +36,19 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, interva
 class ServerProcess:
     """``python -m transcriber serve`` with its own data directory; stopped by ``stop()``."""
 
-    def __init__(self, data_dir: Path, models_dir: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        models_dir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        ready_path: str = "/health/ready",
+    ) -> None:
         self.data_dir = data_dir
         self.models_dir = models_dir
         self.extra_env = env or {}
+        self.ready_path = ready_path
+        """What answers 200 once the service is up: ``/health`` for one without a worker of its own."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -69,7 +78,7 @@ class ServerProcess:
         if self.process.poll() is not None:
             raise AssertionError(f"server exited early:\n{self.log()}")
         try:
-            return httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200
+            return httpx.get(f"{self.url}{self.ready_path}", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 

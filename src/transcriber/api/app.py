@@ -26,6 +26,7 @@ from transcriber.api import (
     ui,
     uploads,
     webhook_routes,
+    worker_routes,
 )
 from transcriber.api.limits import BodyLimitMiddleware
 from transcriber.api.metrics import StoreCollector, build_registry, metrics_listener, store_metrics
@@ -163,6 +164,7 @@ def create_app(settings: Settings, *, environ: Mapping[str, str] | None = None) 
         ui,
         access,
         openai_routes,
+        worker_routes,
     ]
     for module in [*routers, metrics] if settings.metrics.enabled else routers:
         app.include_router(module.router)

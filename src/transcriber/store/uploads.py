@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from transcriber import schema as t
 from transcriber.clock import utcnow
@@ -41,6 +41,16 @@ class UploadStore(StoreBase):
         with self._read() as conn:
             row = conn.execute(select(t.uploads).where(t.uploads.c.id == upload_id)).mappings().first()
         return upload_record(row) if row else None
+
+    def record_upload_sha256(self, upload_id: str, sha256: str) -> None:
+        """Keep the checksum of an upload recorded without one (computed once, when first needed); a
+        checksum already recorded is never replaced."""
+        with self._write() as conn:
+            conn.execute(
+                update(t.uploads)
+                .where(t.uploads.c.id == upload_id, t.uploads.c.sha256.is_(None))
+                .values(sha256=sha256)
+            )
 
     def find_upload_by_stored_name(self, stored_name: str) -> UploadRecord | None:
         with self._read() as conn:

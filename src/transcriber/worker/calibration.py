@@ -19,7 +19,8 @@ import numpy as np
 
 from transcriber.decoding import SAMPLE_RATE, pcm_blocks
 from transcriber.recognition import RecognitionSettings
-from transcriber.transcription import Transcriber
+from transcriber.store import SqlTaskStore
+from transcriber.transcription import LoadedModel, Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,24 @@ BATCH_CHUNKS = 4
 few minutes fills, for 10-15 s of calibration with ``base`` on 2 cores."""
 PAUSE_SECONDS = 1.5
 """Silence after each repetition: longer than the VAD's default minimum silence, so chunks end there."""
+
+
+def calibrate_unmeasured(
+    store: SqlTaskStore, transcriber: Transcriber, settings: RecognitionSettings, loaded: LoadedModel
+) -> None:
+    """Measure the loaded model's speed on the bundled clip unless this machine already knows it
+    (from completed tasks or an earlier calibration). A failure only costs the first ETA."""
+    key = {"device": loaded.device, "compute_type": loaded.compute_type}
+    if store.measured_speed(loaded.name, **key) is not None:
+        return
+    try:
+        audio, wall = measure(transcriber, settings)
+    except Exception as exc:  # noqa: BLE001 - the model loaded; a task will show what is wrong
+        log.warning("calibrating %s on %s failed: %s", loaded.name, loaded.device, exc)
+        return
+    if audio > 0 and wall > 0:
+        store.record_calibration(loaded.name, audio_seconds=audio, wall_seconds=wall, **key)
+        log.info("calibrated %s on %s: %.1fx real time", loaded.name, loaded.device, audio / wall)
 
 
 def measure(transcriber: Transcriber, settings: RecognitionSettings) -> tuple[float, float]:

@@ -33,6 +33,7 @@ from transcriber.store import SqlTaskStore, TaskRecord
 from transcriber.store.workers import WorkerFields
 from transcriber.transcription import LoadedModel, Transcriber
 from transcriber.worker import calibration
+from transcriber.worker.audio import AudioSource, AudioUnreachable, audio_source
 from transcriber.worker.heartbeat import TaskHeartbeat
 from transcriber.worker.outage import DATABASE_ERRORS, DatabaseOutage, one_line
 from transcriber.worker.phrases import PhraseReader
@@ -63,15 +64,16 @@ class Worker:
         self,
         *,
         store: SqlTaskStore,
-        storage: UploadStorage,
+        storage: UploadStorage | None = None,
         transcriber: Transcriber,
         base_settings: RecognitionSettings,
         settings: WorkerSettings,
         worker_id: str | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        audio: AudioSource | None = None,
     ) -> None:
         self.store = store
-        self.storage = storage
+        self.audio = audio_source(audio, storage)  # where a task's audio comes from (default: storage)
         self.transcriber = transcriber
         self.base_settings = base_settings
         self.settings = settings
@@ -204,6 +206,7 @@ class Worker:
             raise
         finally:
             self._wait_for_decoder()
+            self.audio.release(task.id)
         if self.transcriber.loaded is not None:
             self._set_state(WorkerState.IDLE, current_task_id=None)
         return True
@@ -218,6 +221,10 @@ class Worker:
         except WorkerStopping:
             self.store.release_task(task.id, self.id)
             log.info("task %s: given back to the queue, the worker is stopping", task.id)
+        except AudioUnreachable as exc:  # not the task's fault: it waits for this worker or another one
+            self.store.release_task(task.id, self.id)
+            log.warning("task %s: given back to the queue: %s", task.id, exc.detail)
+            self._sleep(exc.pause)
         except ModelUnavailable as exc:  # the task's own model option, or no model loads at all
             self.store.fail_task(task.id, self.id, exc.detail)
             try:
@@ -237,9 +244,6 @@ class Worker:
         upload = self.store.get_upload(task.upload_id)
         if upload is None:
             raise ServiceError("the uploaded file of this task no longer exists")
-        audio = self.storage.path_of(upload.stored_name)
-        if not audio.is_file():
-            raise ServiceError(f"the uploaded file {upload.original_name!r} is missing from storage")
         self._load(settings)
         self._set_state(WorkerState.BUSY, current_task_id=task.id)
         cancelled = threading.Event()
@@ -252,6 +256,7 @@ class Worker:
         )
         beat.start()
         try:
+            audio = self.audio.fetch(task.id, upload, check=lambda: self._check(cancelled))
             self._transcribe(task, settings, audio, cancelled)
         finally:
             beat.stop()
@@ -283,10 +288,7 @@ class Worker:
         reader = self._reader = PhraseReader(run.phrases)
         try:
             while (burst := reader.next_burst(timeout=POLL_SECONDS)) is not None:
-                if cancelled.is_set():
-                    raise TaskCancelled
-                if self.should_stop():
-                    raise WorkerStopping
+                self._check(cancelled)
                 pending += burst
                 if burst:
                     reached = max(reached, burst[-1].end)
@@ -331,6 +333,13 @@ class Worker:
 
     # -- helpers --------------------------------------------------------------------------------------
 
+    def _check(self, cancelled: threading.Event) -> None:
+        """Raise if the running task must stop: no longer ours (cancelled), or the worker stopping."""
+        if cancelled.is_set():
+            raise TaskCancelled
+        if self.should_stop():
+            raise WorkerStopping
+
     def _wait_for_decoder(self) -> None:
         """Wait until the last task's decoder has let go of the model, so it never runs for two tasks at
         once. A decoding step cannot be interrupted and a silent stretch can be long: keep beating."""
@@ -359,7 +368,8 @@ class Worker:
         if current is None or current.name != settings.model:
             self._set_state(WorkerState.LOADING, model=settings.model)
         loaded = self.transcriber.load(settings)
-        self._calibrate(settings, loaded)
+        if self.settings.calibrate:
+            calibration.calibrate_unmeasured(self.store, self.transcriber, settings, loaded)
         self._set_state(
             WorkerState.IDLE,
             model=loaded.name,
@@ -367,21 +377,6 @@ class Worker:
             compute_type=loaded.compute_type,
             error=self.fallback.note,  # on a ready worker: why the saved settings are not in force
         )
-
-    def _calibrate(self, settings: RecognitionSettings, loaded: LoadedModel) -> None:
-        """Measure the loaded model's speed on the bundled clip unless this machine already knows it
-        (from completed tasks or an earlier calibration). A failure only costs the first ETA."""
-        key = {"device": loaded.device, "compute_type": loaded.compute_type}
-        if not self.settings.calibrate or self.store.measured_speed(loaded.name, **key) is not None:
-            return
-        try:
-            audio, wall = calibration.measure(self.transcriber, settings)
-        except Exception as exc:  # noqa: BLE001 - the model loaded; a task will show what is wrong
-            log.warning("calibrating %s on %s failed: %s", loaded.name, loaded.device, exc)
-            return
-        if audio > 0 and wall > 0:
-            self.store.record_calibration(loaded.name, audio_seconds=audio, wall_seconds=wall, **key)
-            log.info("calibrated %s on %s: %.1fx real time", loaded.name, loaded.device, audio / wall)
 
     def _set_state(self, state: WorkerState, **fields: Unpack[WorkerFields]) -> None:
         self.store.update_worker(self.id, state=state, **fields)

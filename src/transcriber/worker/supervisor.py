@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 
 from transcriber.clock import utcnow
-from transcriber.config import Settings
+from transcriber.config import REMOTE_WORKER_FIELDS, Settings
 from transcriber.domain import TaskStatus
 from transcriber.store import SqlTaskStore
 
@@ -57,7 +57,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         TRANSCRIBE_DATA_DIR=str(settings.data_dir.resolve()),
         TRANSCRIBE_DATABASE_URL=settings.resolved_database_url,
         TRANSCRIBE_LOG_LEVEL=settings.log_level,
-        TRANSCRIBE_WORKER=settings.worker.model_dump_json(),
+        TRANSCRIBE_WORKER=settings.worker.model_dump_json(exclude=set(REMOTE_WORKER_FIELDS)),
         TRANSCRIBE_LIMITS=settings.limits.model_dump_json(),
         PYTHONUNBUFFERED="1",
     )
