@@ -40,6 +40,7 @@ CLI_OPTIONS = {
     "TRANSCRIBE_WORKER__ENABLED": "`--no-worker`",
     "TRANSCRIBE_WORKER__SERVER_URL": "`worker --server`",
     "TRANSCRIBE_WORKER__STORAGE_DIR": "`worker --storage`",
+    "TRANSCRIBE_WORKER__DEVICE": "`worker --device`",
 }
 
 SERVICE_RU = {
@@ -73,6 +74,9 @@ SERVICE_RU = {
     "читается из папки загрузок; см. operations.md",
     "TRANSCRIBE_WORKER__API_KEY": "ключ API, который шлёт воркер с `TRANSCRIBE_WORKER__SERVER_URL` (один из ключей "
     "`TRANSCRIBE_API_KEYS` сервиса); нужен, если у API есть ключи; в журнал не пишется",
+    "TRANSCRIBE_WORKER__DEVICE": "устройство этого воркера, что бы ни было в настройках: `cpu`, `cuda`, `cuda:N` "
+    "(N-я видеокарта, с 0) или `auto`; так несколько воркеров на одной машине занимают каждый свою видеокарту. "
+    "Пусто — `WHISPER_DEVICE` на видеокарте номер `WHISPER_DEVICE_INDEX` (по умолчанию 0)",
     "TRANSCRIBE_WORKER__STORAGE_DIR": "воркер на другой машине с общей папкой: папка загрузок сервиса, подключённая "
     "на этой машине; пусто — `<data-dir>/uploads`",
     "TRANSCRIBE_LIMITS__MAX_UPLOAD_BYTES": "самая большая загрузка (2 ГиБ); больше — 413",

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
@@ -18,6 +18,7 @@ from transcriber.config import Settings, WorkerSettings
 from transcriber.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from transcriber.recognition import Device
     from transcriber.store import SqlTaskStore
     from transcriber.worker.audio import AudioSource
 
@@ -40,7 +41,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings(**overrides)
     if getattr(args, "no_worker", False):
         settings.worker.enabled = False
-    remote = {"server_url": getattr(args, "server", None), "storage_dir": getattr(args, "storage", None)}
+    remote = {
+        "server_url": getattr(args, "server", None),
+        "storage_dir": getattr(args, "storage", None),
+        "device": getattr(args, "device", None) if getattr(args, "command", None) == "worker" else None,
+    }
     if any(value is not None for value in remote.values()):
         given = {name: value for name, value in remote.items() if value is not None}
         try:
@@ -180,6 +185,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     if settings.worker.nice and hasattr(os, "nice"):
         os.nice(settings.worker.nice)  # before the engine starts its threads, so they inherit it
+    try:
+        device, device_index = settings.worker.pinned_device(os.environ)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # a worker on another machine may start afresh
     engine = create_db_engine(settings.resolved_database_url)
     migrate(engine)
@@ -191,11 +200,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             ModelCatalog(settings.models_dir),
             cpu_threads=settings.worker.cpu_threads,
             limits=DecodeLimits.of(settings.limits),
+            device_index=device_index,
         ),
         base_settings=recognition.from_environ(os.environ),
         settings=settings.worker,
         worker_id=args.worker_id,
         should_stop=should_stop,
+        device=cast("Device | None", device),
     )
     log.info("worker %s started", worker.id)
     worker.run_forever()
@@ -305,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--storage",
         type=Path,
         help="the API host's uploads folder mounted here (TRANSCRIBE_WORKER__STORAGE_DIR)",
+    )
+    worker.add_argument(
+        "--device",
+        help="this worker's device whatever the settings say: cpu, cuda, cuda:N (the N-th GPU), auto "
+        "(TRANSCRIBE_WORKER__DEVICE; the GPU's number alone: WHISPER_DEVICE_INDEX)",
     )
     worker.add_argument("--worker-id", help=argparse.SUPPRESS)
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)

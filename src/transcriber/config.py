@@ -6,12 +6,16 @@ Built once by the CLI (or a test) and handed to ``create_app``; never at import 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transcriber.webhooks.signing import parse_secret
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d{1,2})?")
 
 
 class WorkerSettings(BaseModel):
@@ -65,6 +69,31 @@ class WorkerSettings(BaseModel):
     storage_dir: Path | None = None
     """A worker on another machine with a shared folder (``transcriber worker --storage``): the API host's
     upload folder as mounted here; tasks' audio is read from it. Empty: ``<data_dir>/uploads``."""
+
+    device: str | None = None
+    """This worker's device, whatever ``WHISPER_DEVICE`` and the saved settings say: `cpu`, `cuda`,
+    `cuda:N` (the N-th GPU, counted from 0) or `auto` (``transcriber worker --device cuda:1``), so that
+    several workers on one host each take their own GPU. Empty: ``WHISPER_DEVICE``, on GPU number
+    ``WHISPER_DEVICE_INDEX`` (default 0)."""
+
+    @field_validator("device")
+    @classmethod
+    def _device_is_known(cls, value: str | None) -> str | None:
+        value = (value or "").strip().lower()
+        if value and not DEVICE_PATTERN.fullmatch(value):
+            raise ValueError("a worker's device is cpu, cuda, cuda:N (N: the GPU's number from 0) or auto")
+        return value or None
+
+    def pinned_device(self, environ: Mapping[str, str]) -> tuple[str | None, int]:
+        """(device, or None to follow the settings; the GPU's number): from ``device``, else the number
+        from ``WHISPER_DEVICE_INDEX``."""
+        name, _, index = (self.device or "").partition(":")
+        if index:
+            return name, int(index)
+        raw = environ.get("WHISPER_DEVICE_INDEX", "").strip() or "0"
+        if not raw.isdigit() or int(raw) > 99:
+            raise ValueError(f"WHISPER_DEVICE_INDEX is a GPU's number from 0, not {raw!r}")
+        return name or None, int(raw)
 
     @field_validator("server_url")
     @classmethod

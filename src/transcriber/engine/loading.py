@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from faster_whisper import WhisperModel
@@ -34,6 +35,12 @@ def hub_repo_id(name: str) -> str | None:
     return repo
 
 
+def device_label(device: str, index: int) -> str:
+    """How a loaded model's device is shown and keyed (speeds, /health): ``cuda:1`` for the second GPU,
+    plain ``cuda`` for the first, as before GPUs were numbered."""
+    return f"{device}:{index}" if device == "cuda" and index else device
+
+
 def devices_to_try(requested: str) -> list[str]:
     if requested == "auto":
         return ["cuda", "cpu"] if cuda_device_count() > 0 else ["cpu"]
@@ -41,19 +48,24 @@ def devices_to_try(requested: str) -> list[str]:
 
 
 def create_model(
-    model_ref: str, *, download: bool, device: str, compute_type: str, cpu_threads: int, catalog: ModelCatalog
+    model_ref: str,
+    *,
+    download: bool,
+    device: str,
+    compute_type: str,
+    cpu_threads: int,
+    catalog: ModelCatalog,
+    device_index: int = 0,
 ) -> WhisperModel:
-    """The model from a folder (``download`` False) or from the hub into the catalog's cache."""
+    """The model from a folder (``download`` False) or from the hub into the catalog's cache, on GPU
+    number ``device_index`` when ``device`` is ``cuda``."""
+    placement: dict[str, Any] = {"device": device, "compute_type": compute_type, "cpu_threads": cpu_threads}
+    if device == "cuda":
+        placement["device_index"] = device_index
     if not download:
-        return EngineModel(model_ref, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+        return EngineModel(model_ref, **placement)
     try:
-        return EngineModel(
-            model_ref,
-            device=device,
-            compute_type=compute_type,
-            cpu_threads=cpu_threads,
-            download_root=str(catalog.hub_dir),
-        )
+        return EngineModel(model_ref, download_root=str(catalog.hub_dir), **placement)
     except Exception as exc:
         if isinstance(exc, ValueError) and "compute" in str(exc):
             raise

@@ -34,7 +34,7 @@ from transcriber.engine.inventions import (
     speech_share,
 )
 from transcriber.engine.languages import first_chunk_language, segment_language
-from transcriber.engine.loading import create_model, devices_to_try, smoke_test, usable_cpus
+from transcriber.engine.loading import create_model, device_label, devices_to_try, smoke_test, usable_cpus
 from transcriber.engine.options import (
     NARROWBAND_RATE,
     NARROWBAND_VAD_THRESHOLD,
@@ -80,8 +80,10 @@ class WhisperTranscriber:
         limits: DecodeLimits | None = None,
         first_batch: int = FIRST_BATCH,
         even_pieces: bool = True,
+        device_index: int = 0,
     ) -> None:
         self.catalog = catalog
+        self.device_index = device_index  # the GPU this engine uses when the device is cuda
         self.first_batch = first_batch  # chunks in the recording's first batch; 0: as many as the others
         self.limits = limits or DecodeLimits()
         self.cpu_threads = cpu_threads or usable_cpus()
@@ -123,6 +125,7 @@ class WhisperTranscriber:
                     compute_type=compute_type,
                     cpu_threads=self.cpu_threads,
                     catalog=self.catalog,
+                    device_index=self.device_index,
                 )
                 if device == "cuda" and settings.device == "auto":
                     smoke_test(model)
@@ -136,7 +139,7 @@ class WhisperTranscriber:
             self._loaded = LoadedModel(
                 name=settings.model,
                 path=model_ref,
-                device=device,
+                device=device_label(device, self.device_index),
                 compute_type=compute_type,
                 multilingual=bool(model.model.is_multilingual),
             )

@@ -27,7 +27,7 @@ from transcriber.config import WorkerSettings
 from transcriber.domain import Phrase, WorkerState
 from transcriber.errors import ModelUnavailable, ServiceError
 from transcriber.fallback import EngineKey, SettingsFallback
-from transcriber.recognition import RecognitionSettings
+from transcriber.recognition import Device, RecognitionSettings
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore, TaskRecord
 from transcriber.store.workers import WorkerFields
@@ -71,7 +71,9 @@ class Worker:
         worker_id: str | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         audio: AudioSource | None = None,
+        device: Device | None = None,
     ) -> None:
+        self.device = device  # pinned (``worker --device``): saved settings do not move the worker off it
         self.store = store
         self.audio = audio_source(audio, storage)  # where a task's audio comes from (default: storage)
         self.transcriber = transcriber
@@ -93,7 +95,8 @@ class Worker:
         self.store.register_worker(self.id, pid=os.getpid(), host=socket.gethostname())
 
     def global_settings(self) -> RecognitionSettings:
-        return recognition.layered(base=self.base_settings, saved=self.store.get_settings())
+        layered = recognition.layered(base=self.base_settings, saved=self.store.get_settings())
+        return layered if self.device is None else layered.model_copy(update={"device": self.device})
 
     def settings_in_force(self) -> RecognitionSettings:
         """The global settings, with their model loaded; if the saved model, device or compute type
