@@ -23,6 +23,7 @@ from transcriber.store.base import ACTIVE, BACK_TO_PENDING, FINISHED
 from transcriber.store.outbox import announce
 from transcriber.store.queries import TaskQueries
 from transcriber.store.records import TaskRecord, words_json
+from transcriber.store.wakeups import Wake, wake_workers
 
 MAX_ATTEMPTS = 3
 
@@ -276,6 +277,7 @@ class TaskTransitions(TaskQueries):
             ).first()
             if done is not None:
                 conn.execute(delete(t.phrases).where(t.phrases.c.task_id == task_id))
+                wake_workers(conn, Wake.TASK)
         return done is not None
 
     def heartbeat_task(self, task_id: str, worker_id: str) -> bool:
@@ -329,4 +331,5 @@ class TaskTransitions(TaskQueries):
             handled = [*failed, *requeued]
             if requeued:
                 conn.execute(delete(t.phrases).where(t.phrases.c.task_id.in_(requeued)))
+                wake_workers(conn, Wake.TASK)
         return handled
