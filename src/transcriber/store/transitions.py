@@ -78,7 +78,8 @@ class TaskTransitions(TaskQueries):
             conn.execute(delete(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status.in_(FINISHED)))
 
     def claim_next(self, worker_id: str) -> TaskRecord | None:
-        """Atomically take the oldest pending task for ``worker_id`` (FIFO)."""
+        """Atomically take the oldest pending task for ``worker_id`` (FIFO), noting the worker's host
+        from its record (none for a worker that has not registered)."""
         oldest = (
             select(t.tasks.c.seq)
             .where(t.tasks.c.status == TaskStatus.PENDING.value)
@@ -87,6 +88,7 @@ class TaskTransitions(TaskQueries):
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
+        host = select(t.workers.c.host).where(t.workers.c.id == worker_id).scalar_subquery()
         now = utcnow()
         with self._write() as conn:
             row = conn.execute(
@@ -95,6 +97,7 @@ class TaskTransitions(TaskQueries):
                 .values(
                     status=TaskStatus.IN_PROGRESS.value,
                     worker_id=worker_id,
+                    worker_host=host,
                     started_at=now,
                     heartbeat_at=now,
                     progress=0.0,
