@@ -39,6 +39,7 @@ SCRIPTS = (
     "phrase_boundaries",
     "calls",
     "voices",
+    "pickup_latency",
 )
 QUICK_INSTEAD = {"e2e_overhead": ["--runs", "1", "--minutes", "1"]}  # scripts without --quick
 TIMEOUT_SECONDS = 3600  # per script: nothing here should take an hour

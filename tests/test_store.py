@@ -767,6 +767,42 @@ def test_worker_records(store: SqlTaskStore) -> None:
     assert store.list_workers() == []
 
 
+def test_a_claim_records_the_worker_and_its_host_and_giving_back_clears_them(store: SqlTaskStore) -> None:
+    store.register_worker("w1", pid=123, host="box-1")
+    task = store.create_task(upload_id=add_upload(store), options={})
+    claimed = store.claim_next("w1")
+    assert claimed is not None
+    assert (claimed.worker_id, claimed.worker_host) == ("w1", "box-1")
+    assert store.release_task(task.id, "w1")
+    back = store.get_task(task.id)
+    assert back is not None
+    assert (back.worker_id, back.worker_host) == (None, None)
+    store.claim_next("unregistered")  # a worker without a record: its id, no host
+    again = store.get_task(task.id)
+    assert again is not None
+    assert (again.worker_id, again.worker_host) == ("unregistered", None)
+    assert store.complete_task(task.id, "unregistered", first_index=0, language="en", duration=1.0)
+    store.remove_worker("w1")
+    done = store.get_task(task.id)
+    assert done is not None
+    assert done.worker_id == "unregistered"  # kept with the finished task
+
+
+def test_silent_workers_are_forgotten(engine: Engine, store: SqlTaskStore) -> None:
+    store.register_worker("old", pid=1, host="a")
+    store.register_worker("new", pid=2, host="b")
+    with engine.begin() as conn:
+        conn.execute(
+            update(t.workers)
+            .where(t.workers.c.id == "old")
+            .values(heartbeat_at=utcnow() - timedelta(hours=1))
+        )
+    assert store.forget_silent_workers(silent_for=timedelta(minutes=10)) == ["old"]
+    assert [w.id for w in store.list_workers()] == ["new"]
+    assert store.update_worker("old") is False  # it would register again
+    assert store.update_worker("new") is True
+
+
 # -- concurrency ------------------------------------------------------------------------------------
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from tests.conftest import FakeTranscriber, Harness, repo_audio
 from tests.e2e.server import wait_for
 from tests.test_decoding import damaged
+from transcriber import schema as t
+from transcriber.clock import utcnow
 from transcriber.decoding import DecodeLimits
 from transcriber.domain import Phrase, TaskStatus
 from transcriber.engine import WhisperTranscriber
@@ -305,6 +310,42 @@ def test_task_of_a_silent_worker_is_taken_back_and_completed(harness: Harness, t
     assert task is not None
     assert task.status == TaskStatus.COMPLETED
     assert task.attempts == 2
+
+
+def test_a_long_silent_worker_leaves_the_list_and_its_task_runs_here(
+    harness: Harness, tone_wav: Path
+) -> None:
+    """Who ran what: the status and the task list name the worker and its host; a worker silent for
+    ``forget_after_seconds`` is not in /health and the next sweep deletes it, its task taken back."""
+    task_id = _task(harness, tone_wav)
+    store = harness.services.store
+    store.register_worker("ghost", pid=1, host="elsewhere")
+    assert store.claim_next("ghost") is not None
+    assert harness.client.get(f"/api/v1/status/{task_id}").json()["worker_host"] == "elsewhere"
+    hour_ago = utcnow() - timedelta(hours=1)
+    with store.engine.begin() as conn:
+        conn.execute(update(t.workers).values(heartbeat_at=hour_ago))
+        conn.execute(update(t.tasks).values(heartbeat_at=hour_ago))
+    assert [w["id"] for w in harness.client.get("/health").json()["workers"]] == []  # hidden at once
+    worker = _worker(harness, FakeTranscriber())
+    assert worker.drain() == 1
+    assert [w.id for w in store.list_workers()] == ["w-test"]  # the ghost's record is deleted
+    status = harness.client.get(f"/api/v1/status/{task_id}").json()
+    assert (status["status"], status["worker_id"], status["worker_host"]) == (
+        "COMPLETED", "w-test", socket.gethostname(),
+    )  # fmt: skip
+    [listed] = harness.client.get("/api/v1/tasks").json()["tasks"]
+    assert (listed["worker_id"], listed["worker_host"]) == ("w-test", socket.gethostname())
+    [row] = harness.client.get("/health").json()["workers"]
+    assert (row["id"], row["host"], row["state"]) == ("w-test", socket.gethostname(), "idle")
+    assert row["heartbeat_at"] >= row["started_at"]
+
+
+def test_a_forgotten_worker_registers_again(harness: Harness) -> None:
+    worker = _worker(harness, FakeTranscriber())
+    harness.services.store.remove_worker("w-test")  # another worker's sweep, after a long silence
+    assert worker.run_once() is False
+    assert [w.id for w in harness.services.store.list_workers()] == ["w-test"]
 
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), MemoryError(), ValueError("bad")])

@@ -48,7 +48,17 @@ class WorkerSettings(BaseModel):
     """How long a cancelled task may keep the worker busy before the supervisor restarts the worker."""
 
     poll_seconds: float = Field(0.5, gt=0, le=60)
-    """How often an idle worker looks for new tasks."""
+    """How often an idle worker looks for new tasks (on PostgreSQL with ``listen``: the longest it
+    waits for a notification before it looks anyway)."""
+
+    listen: bool = True
+    """On PostgreSQL an idle worker waits for a notification (``LISTEN``/``NOTIFY``) and takes a new
+    task at once, instead of finding it at the next poll; off: it only polls. SQLite always polls."""
+
+    forget_after_seconds: float = Field(600.0, gt=0)
+    """A worker without a heartbeat for this long is removed from the workers list (``/health``, the
+    web UI); after ``stale_after_seconds`` it is already shown as not responding and its task is
+    taken back."""
 
     nice: int = Field(10, ge=0, le=19)
     """Lower CPU priority of the worker process (POSIX nice; "below normal" on Windows when > 0), so the

@@ -95,6 +95,8 @@ tasks = Table(
     Column("speakers", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("worker_id", String(64), nullable=True),
+    # The host of the worker that took the task (kept with worker_id once the worker is gone).
+    Column("worker_host", String(255), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),

@@ -7,19 +7,27 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import standardwebhooks
+from sqlalchemy import update
 
 from tests.conftest import JFK_TEXT, repo_audio
 from tests.e2e.server import ServerProcess, wait_for
 from tests.ui.conftest import CHROMIUM, UI, WEBHOOK_SECRET
 from tests.webhook_receiver import Receiver
+from transcriber import schema
+from transcriber.clock import utcnow
+from transcriber.db import create_db_engine
+from transcriber.domain import WorkerState
 from transcriber.recognition import KEYS
+from transcriber.store import SqlTaskStore
 
 if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
@@ -484,6 +492,61 @@ def test_settings_that_cannot_work_show_why_and_a_fallback_is_announced(
         folder.rmdir()
     expect(notice).to_be_hidden(timeout=DONE)
     expect(page.locator("#health-text")).not_to_contain_text("запасные")
+
+
+def test_the_workers_list_shows_each_worker_and_drops_a_long_silent_one(ui: UI, speech_file: Path) -> None:
+    """The service's own worker and one on another machine (its record written into the service's
+    database, as a remote worker would): host, state, model, device, task, last heartbeat; once the
+    remote one has been silent for TRANSCRIBE_WORKER__FORGET_AFTER_SECONDS it leaves the list."""
+    task_id = completed_task(ui, speech_file)
+    engine = create_db_engine(f"sqlite:///{ui.server.data_dir / 'transcriber.db'}")
+    store = SqlTaskStore(engine)
+    try:
+        store.register_worker("gpu-box-7-w0", pid=7, host="gpu-box")
+        store.update_worker(
+            "gpu-box-7-w0", state=WorkerState.BUSY, model="large-v3", device="cuda", compute_type="float16",
+            current_task_id=task_id,
+        )  # fmt: skip
+        page = ui.open("/#/settings")
+        rows = page.locator("#workers-rows tr")
+        expect(rows).to_have_count(2)
+        remote = page.locator('#workers-rows tr[data-worker="gpu-box-7-w0"]')
+        expect(remote).to_contain_text("gpu-box")
+        expect(remote).to_contain_text("работает")
+        expect(remote).to_contain_text("large-v3")
+        expect(remote).to_contain_text("GPU · float16")
+        expect(remote.locator("a")).to_have_attribute("href", f"#/task/{task_id}")
+        expect(remote.locator("td").last).to_contain_text("с назад")
+        local = page.locator("#workers-rows tr").filter(has_text=socket.gethostname())
+        expect(local).to_contain_text("tiny.en")
+        expect(local).to_contain_text("готов")
+        expect(page.locator("#workers-count")).to_have_text("2")
+        ui.shot(page, "16-workers")
+        page.locator("[data-lang=en]").click()
+        expect(remote).to_contain_text("working")
+        expect(page.locator("#workers-table th").nth(1)).to_have_text("Host")
+        expect(remote.locator("td").last).to_contain_text("s ago")
+        page.locator("[data-lang=ru]").click()
+
+        with engine.begin() as conn:  # silent for an hour: past the default 600 s
+            conn.execute(
+                update(schema.workers)
+                .where(schema.workers.c.id == "gpu-box-7-w0")
+                .values(heartbeat_at=utcnow() - timedelta(hours=1))
+            )
+        expect(rows).to_have_count(1, timeout=20_000)
+        expect(remote).to_have_count(0)
+        wait_for(
+            lambda: [w.id for w in store.list_workers() if w.id == "gpu-box-7-w0"] == [],
+            timeout=60, what="the service's worker to delete the silent one's record",
+        )  # fmt: skip
+        narrow = ui.page(width=360, height=780)
+        narrow.goto("/#/settings")
+        expect(narrow.locator("#workers-rows tr")).to_have_count(1)
+        assert narrow.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        store.remove_worker("gpu-box-7-w0")
+        engine.dispose()
 
 
 def test_theme_and_language_are_kept_after_reload(ui: UI, speech_file: Path) -> None:

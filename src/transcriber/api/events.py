@@ -46,8 +46,12 @@ def tasks_json(
     return task_page(found, limit=limit, offset=0).model_dump_json()
 
 
+MOVING = ("heartbeat_at", "heartbeat_age_seconds")
+"""What changes with every heartbeat: a change of these alone does not send the report again."""
+
+
 def _steady(worker: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if worker is None else {k: v for k, v in worker.items() if k != "heartbeat_age_seconds"}
+    return None if worker is None else {k: v for k, v in worker.items() if k not in MOVING}
 
 
 def health_json(*, store: SqlTaskStore, worker_settings: WorkerSettings) -> tuple[str, str]:

@@ -72,6 +72,8 @@ def task_out(view: TaskView) -> TaskOut:
         created_at=task.created_at,
         started_at=task.started_at,
         finished_at=task.finished_at,
+        worker_id=task.worker_id,
+        worker_host=task.worker_host,
         results=results,
         warnings=[
             WarningOut(code=w.code, seconds=w.seconds, message=w.message)

@@ -204,6 +204,10 @@ class TaskOut(BaseModel):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    worker_id: str | None = Field(
+        None, description="The worker that runs or ran the task (as in /health's workers); null while pending"
+    )
+    worker_host: str | None = Field(None, description="The host of that worker; null while pending")
     results: Results | None = Field(None, description="Present when COMPLETED")
     warnings: list[WarningOut] = Field(
         default_factory=list, description="Empty unless the transcript is not the whole recording"

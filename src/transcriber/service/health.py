@@ -12,12 +12,15 @@ from transcriber.store import SqlTaskStore
 
 
 def worker_rows(*, store: SqlTaskStore, worker_settings: WorkerSettings) -> list[dict[str, Any]]:
-    """Each worker as /health shows it; one whose heartbeat is stale is ``unresponsive``."""
+    """Each worker as /health shows it; one whose heartbeat is stale is ``unresponsive``, one silent for
+    ``forget_after_seconds`` is not shown (the next sweep of a live worker deletes its record)."""
     stale = worker_settings.stale_after_seconds
     now = utcnow()
     workers = []
     for w in store.list_workers():
         age = (now - w.heartbeat_at).total_seconds()
+        if age > worker_settings.forget_after_seconds:
+            continue
         workers.append(
             {
                 "id": w.id,
@@ -29,6 +32,8 @@ def worker_rows(*, store: SqlTaskStore, worker_settings: WorkerSettings) -> list
                 "compute_type": w.compute_type,
                 "error": w.error,
                 "current_task_id": w.current_task_id,
+                "started_at": w.started_at.isoformat(),
+                "heartbeat_at": w.heartbeat_at.isoformat(),
                 "heartbeat_age_seconds": round(age, 1),
             }
         )

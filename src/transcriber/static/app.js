@@ -12,6 +12,7 @@ import { initSettings, loadSettings, renderFallback } from "./settings.js";
 import { initTasks, renderTasks } from "./tasks.js";
 import { closeTask, initTranscript, onTasks as transcriptTasks, openTask } from "./transcript.js";
 import { initUploads, loadFiles } from "./uploads.js";
+import { initWorkers, renderWorkers } from "./workers.js";
 
 const $ = (id) => document.getElementById(id);
 let liveMode = "connecting";
@@ -86,6 +87,7 @@ async function main() {
   initTheme();
   initLanguage();
   initHealth();
+  initWorkers();
   configure({ keyPrompt: askForKey, networkError: t("error.network") });
   onLangChange(() => configure({ keyPrompt: askForKey, networkError: t("error.network") }));
 
@@ -98,6 +100,7 @@ async function main() {
     onHealth(health) {
       renderHealth(health);
       renderFallback(health && health.settings_fallback);
+      renderWorkers(health && health.workers);
     },
     onMode: renderMode,
   });

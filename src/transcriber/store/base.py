@@ -26,6 +26,7 @@ FINISHED = tuple(s.value for s in FINISHED_STATUSES)
 BACK_TO_PENDING: dict[str, Any] = {
     "status": TaskStatus.PENDING.value,
     "worker_id": None,
+    "worker_host": None,
     "progress": 0.0,
     "progress_estimated": False,
     "eta_seconds": None,

@@ -15,6 +15,7 @@ from transcriber.clock import utcnow
 from transcriber.domain import TAKES_TASKS, Phrase, TaskStatus
 from transcriber.store.base import PENDING, WITH_UPLOAD, StoreBase
 from transcriber.store.records import QueueLoad, TaskRecord, task_record, words_from_json
+from transcriber.store.wakeups import Wake, wake_workers
 
 RECENT_TASKS_FOR_SPEED = 20
 
@@ -34,6 +35,7 @@ class TaskQueries(StoreBase):
                     created_at=utcnow(),
                 )
             )
+            wake_workers(conn, Wake.TASK)
         task = self.get_task(task_id)
         assert task is not None
         return task

@@ -54,6 +54,8 @@ class TaskRecord:
     """``progress`` is past the last real checkpoint: estimated from the expected speed."""
     speakers: tuple[Speaker, ...] = ()
     """Who speaks, in a task split by speaker (their phrases carry the ids); empty otherwise."""
+    worker_host: str | None = None
+    """The host of the worker that took the task (with ``worker_id``); None while pending."""
     source_name: str | None = None
     upload_duration: float | None = None
     queue_position: int | None = None

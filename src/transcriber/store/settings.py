@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from transcriber import schema as t
 from transcriber.store.base import StoreBase
+from transcriber.store.wakeups import Wake, wake_workers
 
 _STATE_ROW = t.recognition_state.c.id == 1
 
@@ -36,6 +37,7 @@ class SettingsStore(StoreBase):
 
     @staticmethod
     def _bump_generation(conn: Connection) -> int:
+        wake_workers(conn, Wake.SETTINGS)  # idle workers load the new model before the next task comes
         new = conn.execute(
             update(t.recognition_state)
             .where(_STATE_ROW)

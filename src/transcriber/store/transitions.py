@@ -23,6 +23,7 @@ from transcriber.store.base import ACTIVE, BACK_TO_PENDING, FINISHED
 from transcriber.store.outbox import announce
 from transcriber.store.queries import TaskQueries
 from transcriber.store.records import TaskRecord, words_json
+from transcriber.store.wakeups import Wake, wake_workers
 
 MAX_ATTEMPTS = 3
 
@@ -77,7 +78,8 @@ class TaskTransitions(TaskQueries):
             conn.execute(delete(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status.in_(FINISHED)))
 
     def claim_next(self, worker_id: str) -> TaskRecord | None:
-        """Atomically take the oldest pending task for ``worker_id`` (FIFO)."""
+        """Atomically take the oldest pending task for ``worker_id`` (FIFO), noting the worker's host
+        from its record (none for a worker that has not registered)."""
         oldest = (
             select(t.tasks.c.seq)
             .where(t.tasks.c.status == TaskStatus.PENDING.value)
@@ -86,6 +88,7 @@ class TaskTransitions(TaskQueries):
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
+        host = select(t.workers.c.host).where(t.workers.c.id == worker_id).scalar_subquery()
         now = utcnow()
         with self._write() as conn:
             row = conn.execute(
@@ -94,6 +97,7 @@ class TaskTransitions(TaskQueries):
                 .values(
                     status=TaskStatus.IN_PROGRESS.value,
                     worker_id=worker_id,
+                    worker_host=host,
                     started_at=now,
                     heartbeat_at=now,
                     progress=0.0,
@@ -276,6 +280,7 @@ class TaskTransitions(TaskQueries):
             ).first()
             if done is not None:
                 conn.execute(delete(t.phrases).where(t.phrases.c.task_id == task_id))
+                wake_workers(conn, Wake.TASK)
         return done is not None
 
     def heartbeat_task(self, task_id: str, worker_id: str) -> bool:
@@ -329,4 +334,5 @@ class TaskTransitions(TaskQueries):
             handled = [*failed, *requeued]
             if requeued:
                 conn.execute(delete(t.phrases).where(t.phrases.c.task_id.in_(requeued)))
+                wake_workers(conn, Wake.TASK)
         return handled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypedDict, Unpack
 
 from sqlalchemy import delete, insert, select, update
@@ -41,18 +42,34 @@ class WorkerStore(StoreBase):
 
     def update_worker(
         self, worker_id: str, *, state: WorkerState | None = None, **fields: Unpack[WorkerFields]
-    ) -> None:
+    ) -> bool:
         """Change the worker's record; every update renews its heartbeat, one with nothing else only
-        that."""
+        that. False: there is no such record (it was forgotten, see :meth:`forget_silent_workers`)."""
         values: dict[str, object] = {**fields, "heartbeat_at": utcnow()}
         if state is not None:
             values["state"] = state
         with self._write() as conn:
-            conn.execute(update(t.workers).where(t.workers.c.id == worker_id).values(**values))
+            done = conn.execute(
+                update(t.workers)
+                .where(t.workers.c.id == worker_id)
+                .values(**values)
+                .returning(t.workers.c.id)
+            ).first()
+        return done is not None
 
     def remove_worker(self, worker_id: str) -> None:
         with self._write() as conn:
             conn.execute(delete(t.workers).where(t.workers.c.id == worker_id))
+
+    def forget_silent_workers(self, *, silent_for: timedelta) -> list[str]:
+        """Delete the records of workers without a heartbeat for ``silent_for``; returns their ids."""
+        with self._write() as conn:
+            gone = conn.execute(
+                delete(t.workers)
+                .where(t.workers.c.heartbeat_at < utcnow() - silent_for)
+                .returning(t.workers.c.id)
+            )
+            return list(gone.scalars().all())
 
     def list_workers(self) -> list[WorkerRecord]:
         with self._read() as conn:

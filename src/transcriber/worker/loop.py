@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import Any, Unpack
 
 from transcriber import recognition
@@ -38,6 +37,8 @@ from transcriber.worker.heartbeat import TaskHeartbeat
 from transcriber.worker.outage import DATABASE_ERRORS, DatabaseOutage, one_line
 from transcriber.worker.phrases import PhraseReader
 from transcriber.worker.progress import ProgressEstimator
+from transcriber.worker.sweep import StaleSweep
+from transcriber.worker.wakeup import wakeup_for
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self.should_stop = should_stop
         self._generation = store.model_generation()
-        self._last_stale_check = 0.0
+        self._sweep = StaleSweep(store=store, settings=settings, worker_id=self.id, rejoin=self._rejoin)
+        self.wakeup = wakeup_for(store.engine, listen=settings.listen)  # how an idle worker waits
         self._preloaded_for: tuple[int, EngineKey] | None = None
         self.fallback = SettingsFallback(baseline=base_settings)
         self._reader: PhraseReader | None = None  # the last task's decoder, until run_once waited for it
@@ -93,6 +95,10 @@ class Worker:
 
     def register(self) -> None:
         self.store.register_worker(self.id, pid=os.getpid(), host=socket.gethostname())
+
+    def _rejoin(self) -> None:
+        self.register()
+        self._preloaded_for = None  # the next idle moment writes the model and state again
 
     def global_settings(self) -> RecognitionSettings:
         layered = recognition.layered(base=self.base_settings, saved=self.store.get_settings())
@@ -147,8 +153,9 @@ class Worker:
                 self._sleep(self.outage.failed(exc))
                 continue
             self.outage.recovered()
-            if not worked:
-                time.sleep(self.settings.poll_seconds)
+            if not worked and self.wakeup.wait(self.settings.poll_seconds):
+                last_beat = 0.0  # woken: perhaps by new settings, so follow them now if no task came
+        self.wakeup.close()
         self._until_database_answers(self._stop, attempts=5)
 
     def _stop(self) -> None:
@@ -197,7 +204,7 @@ class Worker:
     def run_once(self) -> bool:
         """Take one task and run it to its end; False if none was pending. A database error while
         claiming propagates (nothing was taken); one during the task leaves the task to be given back."""
-        self._requeue_stale()
+        self._sweep.maybe_run()
         task = self.store.claim_next(self.id)
         if task is None:
             return False
@@ -383,15 +390,6 @@ class Worker:
 
     def _set_state(self, state: WorkerState, **fields: Unpack[WorkerFields]) -> None:
         self.store.update_worker(self.id, state=state, **fields)
-
-    def _requeue_stale(self) -> None:
-        now = time.monotonic()
-        if now - self._last_stale_check < self.settings.stale_after_seconds / 4:
-            return
-        self._last_stale_check = now
-        stale = timedelta(seconds=self.settings.stale_after_seconds)
-        for task_id in self.store.requeue_abandoned(stale_after=stale):
-            log.warning("task %s: its worker stopped sending heartbeats; taken back", task_id)
 
 
 def _task_options(options: Mapping[str, Any]) -> dict[str, Any]:
