@@ -45,6 +45,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "server_url": getattr(args, "server", None),
         "storage_dir": getattr(args, "storage", None),
         "device": getattr(args, "device", None) if getattr(args, "command", None) == "worker" else None,
+        "models": getattr(args, "models", None),
     }
     if any(value is not None for value in remote.values()):
         given = {name: value for name, value in remote.items() if value is not None}
@@ -321,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         help="this worker's device whatever the settings say: cpu, cuda, cuda:N (the N-th GPU), auto "
         "(TRANSCRIBE_WORKER__DEVICE; the GPU's number alone: WHISPER_DEVICE_INDEX)",
+    )
+    worker.add_argument(
+        "--models",
+        help="the models this worker may run, comma-separated; the first runs tasks that name none "
+        "(TRANSCRIBE_WORKER__MODELS; empty: any)",
     )
     worker.add_argument("--worker-id", help=argparse.SUPPRESS)
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)

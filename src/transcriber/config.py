@@ -86,6 +86,29 @@ class WorkerSettings(BaseModel):
     several workers on one host each take their own GPU. Empty: ``WHISPER_DEVICE``, on GPU number
     ``WHISPER_DEVICE_INDEX`` (default 0)."""
 
+    models: list[str] = []
+    """The models this worker may run (``worker --models large-v3``); the first one is what it runs for
+    tasks that name no model, whatever ``WHISPER_MODEL`` and the saved settings say. A task that names
+    another model is left to a worker that may run it. Empty: any model, the configured one by default.
+    Give at least one worker an empty list, or every model clients may ask for: a task whose model no
+    worker may run waits in the queue."""
+
+    affinity_seconds: float = Field(120.0, ge=0, le=86_400)
+    """How long a task for another model than the one a worker holds waits for a worker that holds it
+    before any worker that may run it takes it in turn (model affinity: no back-and-forth reloads)."""
+
+    prefer_short_seconds: float = Field(0.0, ge=0)
+    """> 0: this worker takes tasks of at most this many seconds of audio before longer ones, so that
+    with several workers a short call is not stuck behind hours of recordings (e.g. 600 on one worker).
+    0: oldest first."""
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models_listed(cls, value: object) -> object:
+        if isinstance(value, str):  # ``--models base,small`` (the environment takes a JSON list)
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
     @field_validator("device")
     @classmethod
     def _device_is_known(cls, value: str | None) -> str | None:

@@ -77,6 +77,9 @@ tasks = Table(
     Column("upload_id", String(32), ForeignKey("uploads.id"), nullable=False),
     Column("status", String(20), nullable=False),
     Column("options", Text, nullable=False, default="{}"),
+    # The model the task names (options' "model"), NULL for the configured one: workers that may run
+    # only some models pick their tasks by it (store/claims.py).
+    Column("model", String(500), nullable=True),
     Column("effective", Text, nullable=True),
     Column("progress", Float, nullable=False, default=0.0),
     Column("eta_seconds", Float, nullable=True),

@@ -30,6 +30,7 @@ class TaskQueries(StoreBase):
                     upload_id=upload_id,
                     status=TaskStatus.PENDING.value,
                     options=json.dumps(dict(options), ensure_ascii=False),
+                    model=options.get("model") or None,  # for the workers' model affinity (claims)
                     progress=0.0,
                     attempts=0,
                     created_at=utcnow(),

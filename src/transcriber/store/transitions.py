@@ -20,6 +20,7 @@ from transcriber.errors import Conflict, NotFound
 from transcriber.speakers import renamed
 from transcriber.speakers import to_json as speakers_json
 from transcriber.store.base import ACTIVE, BACK_TO_PENDING, FINISHED
+from transcriber.store.claims import ClaimPreferences, eligible, order
 from transcriber.store.outbox import announce
 from transcriber.store.queries import TaskQueries
 from transcriber.store.records import TaskRecord, words_json
@@ -77,23 +78,24 @@ class TaskTransitions(TaskQueries):
             conn.execute(delete(t.webhook_deliveries).where(t.webhook_deliveries.c.task_id == task_id))
             conn.execute(delete(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status.in_(FINISHED)))
 
-    def claim_next(self, worker_id: str) -> TaskRecord | None:
-        """Atomically take the oldest pending task for ``worker_id`` (FIFO), noting the worker's host
-        from its record (none for a worker that has not registered)."""
-        oldest = (
+    def claim_next(self, worker_id: str, prefs: ClaimPreferences | None = None) -> TaskRecord | None:
+        """Atomically take the first pending task for ``worker_id`` (FIFO unless ``prefs`` say otherwise:
+        see ``claims``), noting the worker's host from its record (none for an unregistered worker)."""
+        prefs = prefs or ClaimPreferences()
+        now = utcnow()
+        first = (
             select(t.tasks.c.seq)
-            .where(t.tasks.c.status == TaskStatus.PENDING.value)
-            .order_by(t.tasks.c.seq)
+            .where(eligible(prefs))
+            .order_by(*order(prefs, now))
             .limit(1)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=t.tasks)
             .scalar_subquery()
         )
         host = select(t.workers.c.host).where(t.workers.c.id == worker_id).scalar_subquery()
-        now = utcnow()
         with self._write() as conn:
             row = conn.execute(
                 update(t.tasks)
-                .where(t.tasks.c.seq == oldest, t.tasks.c.status == TaskStatus.PENDING.value)
+                .where(t.tasks.c.seq == first, t.tasks.c.status == TaskStatus.PENDING.value)
                 .values(
                     status=TaskStatus.IN_PROGRESS.value,
                     worker_id=worker_id,

@@ -33,6 +33,7 @@ from transcriber.store.workers import WorkerFields
 from transcriber.transcription import LoadedModel, Transcriber
 from transcriber.worker import calibration
 from transcriber.worker.audio import AudioSource, AudioUnreachable, audio_source
+from transcriber.worker.claiming import pinned, preferences
 from transcriber.worker.heartbeat import TaskHeartbeat
 from transcriber.worker.outage import DATABASE_ERRORS, DatabaseOutage, one_line
 from transcriber.worker.phrases import PhraseReader
@@ -102,7 +103,7 @@ class Worker:
 
     def global_settings(self) -> RecognitionSettings:
         layered = recognition.layered(base=self.base_settings, saved=self.store.get_settings())
-        return layered if self.device is None else layered.model_copy(update={"device": self.device})
+        return pinned(layered, device=self.device, models=self.settings.models)
 
     def settings_in_force(self) -> RecognitionSettings:
         """The global settings, with their model loaded; if the saved model, device or compute type
@@ -205,7 +206,8 @@ class Worker:
         """Take one task and run it to its end; False if none was pending. A database error while
         claiming propagates (nothing was taken); one during the task leaves the task to be given back."""
         self._sweep.maybe_run()
-        task = self.store.claim_next(self.id)
+        prefs = preferences(self.settings, loaded=self.transcriber.loaded, preloaded=self._preloaded_for)
+        task = self.store.claim_next(self.id, prefs)
         if task is None:
             return False
         log.info("task %s: started (attempt %d)", task.id, task.attempts)
