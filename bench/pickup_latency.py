@@ -34,44 +34,15 @@ from transcriber.domain import Phrase, TaskStatus
 from transcriber.recognition import RecognitionSettings
 from transcriber.storage import UploadStorage
 from transcriber.store import SqlTaskStore
-from transcriber.transcription import LoadedModel, TranscriptionRun
 from transcriber.worker import Worker
 from transcriber.worker.wakeup import PostgresListener
 
 sys.path.insert(0, str(REPO))  # the tests' throwaway cluster
+from tests.conftest import FakeTranscriber  # the tests' scripted engine: instant, one phrase here
 from tests.postgres import PostgresCluster, find_bin_dir
 
 MODES = ("poll", "listen")
 TARGET_RATIO = 0.2  # listen's median pickup at most a fifth of polling's
-
-
-class InstantEngine:
-    """A scripted engine: one phrase at once, so a task's whole life is its pickup and a few writes."""
-
-    def __init__(self) -> None:
-        self._loaded: LoadedModel | None = None
-
-    @property
-    def loaded(self) -> LoadedModel | None:
-        return self._loaded
-
-    def load(self, settings: RecognitionSettings) -> LoadedModel:
-        self._loaded = LoadedModel(settings.model, "/instant", "cpu", "int8", True)
-        return self._loaded
-
-    def unload(self) -> None:
-        self._loaded = None
-
-    def transcribe(
-        self,
-        audio: Path,
-        settings: RecognitionSettings,
-        *,
-        duration: float | None = None,
-        guard_loops: bool = True,
-    ) -> TranscriptionRun:
-        self.load(settings)
-        return TranscriptionRun("en", 1.0, 1.0, iter([Phrase(0.0, 1.0, "ok")]))
 
 
 def silence(path: Path) -> Path:
@@ -97,8 +68,9 @@ def block(
     """Start a worker in ``mode``, create ``tasks`` tasks one at a time; their pickup latencies."""
     settings = WorkerSettings(enabled=False, poll_seconds=poll, listen=mode == "listen", calibrate=False)
     stop = threading.Event()
+    engine = FakeTranscriber(phrases=[Phrase(0.0, 1.0, "ok")], duration=1.0, language="en")
     worker = Worker(
-        store=store, storage=storage, transcriber=InstantEngine(), settings=settings,
+        store=store, storage=storage, transcriber=engine, settings=settings,
         base_settings=RecognitionSettings(model="tiny.en"), should_stop=stop.is_set,
     )  # fmt: skip
     thread = threading.Thread(target=worker.run_forever, daemon=True)

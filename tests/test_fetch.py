@@ -8,7 +8,6 @@ import hashlib
 import logging
 import socket
 import threading
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from tests.conftest import FakeTranscriber
+from tests.conversations import RATE, write_wav
 from tests.e2e.server import free_port, wait_for
 from transcriber.api import create_app
 from transcriber.api.state import AppState, app_state
@@ -147,13 +147,7 @@ def proxy(api: Api, request: pytest.FixtureRequest) -> Iterator[CuttingProxy]:
 def long_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """30 s of a 16 kHz tone: about 1 MB, so an answer can be cut in the middle."""
     path = tmp_path_factory.mktemp("fetch") / "long tone.wav"
-    samples = (8000 * np.sin(2 * np.pi * 330 * np.arange(30 * 16000) / 16000)).astype(np.int16)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(samples.tobytes())
-    return path
+    return write_wav(0.25 * np.sin(2 * np.pi * 330 * np.arange(30 * RATE) / RATE), path)
 
 
 OPENED: list[RemoteAudio] = []
