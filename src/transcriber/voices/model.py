@@ -7,21 +7,19 @@ told apart offline from the first start, and no torch is needed: onnxruntime com
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 
+from transcriber import storage
+
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "speaker" / "campplus.onnx"
 
 
 def file_sha256(path: Path = MODEL_PATH) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The model file's SHA-256 (hex); ``storage.file_sha256`` with the bundled model as the default."""
+    return storage.file_sha256(path)
 
 
 class SpeakerModel:
